@@ -1,0 +1,49 @@
+"""scaling: Bayesian scaling-law fits on CPU or GPU.
+
+Public names are re-exported lazily so that ``import scaling`` (and the CLI's
+``--help``) does not pay for importing JAX, numpyro and ArviZ.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "fit": "inference",
+    "fit_many": "inference",
+    "fit_point": "point",
+    "predict": "predict",
+    "summary": "tables",
+    "save": "io",
+    "load": "io",
+    "plot_fit": "plots",
+    "get_law": "laws",
+    "LAWS": "laws",
+    "Law": "laws",
+    "Param": "laws",
+    "Input": "laws",
+    "get_likelihood": "likelihoods",
+    "LIKELIHOODS": "likelihoods",
+    "Likelihood": "likelihoods",
+    "Prior": "priors",
+    "DataError": "data",
+    "data_dir": "data",
+    "prepare": "data",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'scaling' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,161 @@
+"""Command-line interface: a thin layer over library calls.
+
+Exit codes: 0 ok; 2 invalid input (the message names file, row and column).
+Heavy libraries (JAX, numpyro, ArviZ) are imported inside commands only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Bayesian scaling-law fits on CPU or GPU.", no_args_is_help=True, add_completion=False)
+console = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+
+_PRIOR = re.compile(r"^\s*(\w+)\s*=\s*(\w+)\s*\((.*)\)\s*$")
+
+
+def parse_prior(text: str) -> tuple[str, Any]:
+    """``"alpha=Normal(loc=0.3, scale=0.1)"`` -> ``("alpha", Prior("Normal", loc=0.3, scale=0.1))``."""
+    from .priors import Prior
+
+    m = _PRIOR.match(text)
+    if not m:
+        raise ValueError(f"Cannot read prior {text!r}; write it as NAME=Dist(arg=value, ...), e.g. alpha=HalfNormal(scale=1).")
+    name, dist, args = m.groups()
+    kwargs = {}
+    for part in filter(None, (a.strip() for a in args.split(","))):
+        key, _, value = part.partition("=")
+        try:
+            kwargs[key.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"Prior {text!r}: argument {part!r} must be key=number.") from None
+    return name, Prior(dist, **kwargs)
+
+
+def parse_option(text: str) -> tuple[str, Any]:
+    """``"floor=0.25"`` -> ``("floor", 0.25)``; true/false/none are understood."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError(f"Cannot read law option {text!r}; write it as key=value, e.g. floor=0.25.")
+    low = value.strip().lower()
+    if low in ("true", "false"):
+        return key.strip(), low == "true"
+    if low in ("none", ""):
+        return key.strip(), None
+    try:
+        return key.strip(), float(value)
+    except ValueError:
+        return key.strip(), value.strip()
+
+
+def print_summary(table, title: str) -> None:
+    t = Table(title=title, title_style="bold")
+    cols = [c for c in table.columns if c in ("mean", "sd", "r_hat", "ess_bulk", "ess_tail") or c.startswith("eti")]
+    t.add_column("parameter", no_wrap=True)
+    for c in cols:
+        t.add_column(_header(c), justify="right", no_wrap=True)
+    for name, row in table.iterrows():
+        t.add_row(str(name), *(f"{row[c]:.4g}" for c in cols))
+    console.print(t)
+
+
+def _header(col: str) -> str:
+    """``eti94_lb`` -> ``3%``, ``eti94_ub`` -> ``97%``; other names unchanged."""
+    m = re.match(r"eti(\d+)_(lb|ub)", col)
+    if not m:
+        return col
+    tail = (100 - int(m.group(1))) / 2
+    return f"{tail:g}%" if m.group(2) == "lb" else f"{100 - tail:g}%"
+
+
+@app.command()
+def fit(
+    data: Annotated[Path, typer.Argument(help="CSV file with one row per observation.")],
+    law: Annotated[str, typer.Option(help="Law name; see `scaling laws`.")],
+    x: Annotated[str, typer.Option(help="Input column(s), comma-separated in the law's input order.")],
+    y: Annotated[str, typer.Option(help="Observed column.")],
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("results"),
+    likelihood: Annotated[str | None, typer.Option(help="lognormal, studentt, normal, beta, binomial.")] = None,
+    n_trials: Annotated[str | None, typer.Option(help="Item-count column (binomial).")] = None,
+    option: Annotated[list[str] | None, typer.Option(help="Law option key=value, e.g. floor=0.25.")] = None,
+    prior: Annotated[list[str] | None, typer.Option(help="Prior override, e.g. 'alpha=HalfNormal(scale=1)'.")] = None,
+    chains: int = 4,
+    warmup: int = 1000,
+    samples: int = 1000,
+    seed: int = 0,
+    dropna: Annotated[bool, typer.Option(help="Exclude rows with missing values (reported).")] = False,
+    where: Annotated[str | None, typer.Option(help="Row filter, e.g. 'frontier == 1' (excluded rows reported).")] = None,
+    extend: Annotated[float, typer.Option(help="Extrapolate the plot this many decades/years.")] = 0.0,
+) -> None:
+    """Fit a law with NUTS; write fit.nc, summary.csv and fit.png to OUT."""
+    from .data import DataError, describe_exclusions
+
+    try:
+        priors = dict(parse_prior(p) for p in prior or [])
+        options = dict(parse_option(o) for o in option or [])
+        import warnings
+
+        from . import inference, io, plots, tables
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            dt = inference.fit(
+                data, law, x=[c.strip() for c in x.split(",")], y=y, likelihood=likelihood, priors=priors,
+                law_options=options, n_trials=n_trials, dropna=dropna, where=where, num_warmup=warmup, num_samples=samples,
+                num_chains=chains, seed=seed, progress=None,
+            )
+        for w in caught:
+            if issubclass(w.category, UserWarning):
+                err.print(f"[yellow]warning:[/] {w.message}")
+    except (DataError, ValueError) as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    excluded = json.loads(dt.attrs["excluded_rows"])
+    if excluded:
+        err.print(describe_exclusions(excluded))
+    table = tables.summary(dt)
+    print_summary(table, f"{dt.attrs['law']} ({dt.attrs['likelihood']}) on {data.name}: {dt.posterior.sizes['chain']} "
+                  f"chains x {dt.posterior.sizes['draw']} draws")
+    n_div = int(dt.sample_stats["diverging"].sum())
+    worst = float(table["r_hat"].max())
+    if n_div or worst > 1.01:
+        err.print(f"[yellow]warning:[/] {n_div} divergent transitions, max R-hat {worst:.3f}: do not trust this fit "
+                  "before checking it; try more warm-up or a higher target_accept.")
+    out.mkdir(parents=True, exist_ok=True)
+    io.save(dt, out / "fit.nc")
+    io.atomic_write(out / "summary.csv", lambda tmp: table.to_csv(tmp, index_label="parameter"))
+    fig = plots.plot_fit(dt, extend=extend)
+    written = plots.save_figure(fig, out / "fit", formats=("png", "pdf"))
+    console.print(f"wrote {out / 'fit.nc'}, {out / 'summary.csv'}, {', '.join(written)}")
+
+
+@app.command()
+def laws() -> None:
+    """List the laws with their formulas, inputs and parameters."""
+    from .laws import LAWS
+
+    t = Table(title="laws")
+    for c in ("name", "formula", "inputs", "parameters (default prior)"):
+        t.add_column(c)
+    for name, factory in LAWS.items():
+        law = factory()
+        t.add_row(name, law.formula, ", ".join(f"{i.name} ({i.transform})" for i in law.inputs),
+                  "\n".join(f"{p.name} ~ {p.prior}" for p in law.params))
+    console.print(t)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,318 @@
+"""Load and validate data for a law: every error names file, row and column.
+
+Rows are never dropped silently. Missing values raise unless ``dropna=True``;
+then each excluded row is reported (a warning, and the fit's
+``excluded_rows`` attribute) with the reason.
+
+Row numbers in messages: for files, ``row 1`` is the first data row (the line
+after the header, so ``row k`` is line ``k + 1``); for DataFrames, the index label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .laws import Law
+from .likelihoods import Likelihood
+
+DATA_ENV = "SCALING_DATA_DIR"
+
+
+class DataError(ValueError):
+    """Invalid input data; the message names the source, row and column."""
+
+
+def data_dir() -> Path:
+    """Folder of the public datasets: ``$SCALING_DATA_DIR``, default ``../shared/data``.
+
+    The default is relative to the repository root (the folder holding the
+    ``scaling`` package), so it works from any working directory.
+    """
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    return (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV with 1-based row labels (``row 1`` = first data row)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"Data file {str(path)!r} does not exist.")
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty.") from None
+    df.index = pd.RangeIndex(1, len(df) + 1)
+    df.attrs["source"] = str(path)
+    return df
+
+
+@dataclass
+class Prepared:
+    """Validated arrays for one problem.
+
+    ``u`` holds the law's inputs after their transform (log10 or decimal year),
+    *not yet centred*; ``center`` is the mean of each, ``y_scale`` the geometric
+    mean of ``y`` for positive laws (1 for bounded ones).
+    """
+
+    u: dict[str, np.ndarray]
+    y: np.ndarray
+    n_trials: np.ndarray | None
+    center: dict[str, float]
+    y_scale: float
+    raw_x: dict[str, np.ndarray]
+    columns: dict[str, Any]
+    rows: np.ndarray
+    source: str
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return int(self.y.shape[0])
+
+    def centred(self) -> dict[str, np.ndarray]:
+        return {k: v - self.center[k] for k, v in self.u.items()}
+
+    def sha256(self) -> str:
+        h = hashlib.sha256()
+        for k in sorted(self.raw_x):
+            h.update(np.ascontiguousarray(self.raw_x[k], dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(self.y, dtype=np.float64).tobytes())
+        if self.n_trials is not None:
+            h.update(np.ascontiguousarray(self.n_trials, dtype=np.float64).tobytes())
+        return h.hexdigest()
+
+
+def as_frame(data: Any) -> pd.DataFrame:
+    """DataFrame from a DataFrame, a CSV path, or a mapping of equal-length arrays."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, (str, os.PathLike)):
+        return read_table(data)
+    if isinstance(data, Mapping):
+        try:
+            df = pd.DataFrame({k: np.asarray(v) for k, v in data.items()})
+        except ValueError as err:
+            raise DataError(f"Data columns must have equal lengths: {err}") from None
+        df.attrs["source"] = "data"
+        return df
+    raise DataError(
+        f"data must be a pandas DataFrame, a CSV path or a dict of arrays. Got {type(data).__name__}."
+    )
+
+
+def _where(df: pd.DataFrame, source: str, row: Any, column: str) -> str:
+    line = f" (line {row + 1})" if source.endswith(".csv") and isinstance(row, (int, np.integer)) else ""
+    return f"{source} row {row}{line}, column {column!r}"
+
+
+def _numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series:
+    """Column as float; non-numeric entries raise naming the first offending rows."""
+    raw = df[col]
+    if len(raw) and raw.isna().all():
+        raise DataError(f"{source} column {col!r} is empty (all values missing).")
+    vals = pd.to_numeric(raw, errors="coerce")
+    bad = vals.isna() & raw.notna()
+    if bad.any():
+        rows = list(raw.index[bad])
+        first = rows[0]
+        more = f" ({len(rows)} such rows: {rows[:5]}{'...' if len(rows) > 5 else ''})" if len(rows) > 1 else ""
+        raise DataError(
+            f"{_where(df, source, first, col)}: expected a number, got {raw[first]!r}{more}. "
+            f"Fix or remove these values."
+        )
+    return vals.astype(float)
+
+
+def to_decimal_year(values: pd.Series, col: str, source: str, df: pd.DataFrame) -> pd.Series:
+    """Dates (ISO strings or datetimes) or decimal years -> decimal years (float)."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float)
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.notna().sum() == values.notna().sum():
+        return numeric.astype(float)
+    dates = pd.to_datetime(values, errors="coerce", format="mixed")
+    bad = dates.isna() & values.notna()
+    if bad.any():
+        first = values.index[bad][0]
+        raise DataError(
+            f"{_where(df, source, first, col)}: expected a date (YYYY-MM-DD) or a decimal year, "
+            f"got {values[first]!r}."
+        )
+    year = dates.dt.year.astype(float)
+    start = pd.to_datetime(dates.dt.year.astype("Int64").astype(str) + "-01-01")
+    days = np.where(dates.dt.is_leap_year, 366.0, 365.0)
+    frac = (dates - start).dt.total_seconds() / 86400.0 / days
+    return (year + frac).where(dates.notna())
+
+
+def prepare(
+    data: Any,
+    law: Law,
+    likelihood: Likelihood,
+    *,
+    x: str | Sequence[str],
+    y: str,
+    n_trials: str | None = None,
+    dropna: bool = False,
+    where: str | None = None,
+) -> Prepared:
+    """Validate ``data`` for ``law`` and return transformed arrays.
+
+    Parameters
+    ----------
+    data : DataFrame, CSV path or dict of arrays.
+    law, likelihood : the model the data will be fitted with.
+    x : column name(s) of the law's inputs, in the order of ``law.inputs``.
+    y : column of the observed quantity.
+    n_trials : column with the item count per row (binomial likelihood).
+    dropna : exclude rows with missing values (reported) instead of raising.
+    where : keep only rows matching this :meth:`pandas.DataFrame.query` expression,
+        e.g. ``"frontier == 1"``; the other rows are reported as excluded.
+
+    Raises
+    ------
+    DataError : with the source, row and column of the first problem found.
+    """
+    df = as_frame(data)
+    source = str(df.attrs.get("source", "data"))
+    xs = [x] if isinstance(x, str) else list(x)
+    if len(xs) != len(law.inputs):
+        names = [i.name for i in law.inputs]
+        raise DataError(
+            f"Law {law.name!r} takes {len(law.inputs)} input column(s) ({', '.join(names)}: "
+            f"{'; '.join(i.doc for i in law.inputs)}). Got x={xs}."
+        )
+    if likelihood.counts and n_trials is None:
+        raise DataError("The 'binomial' likelihood needs n_trials=<column with the item count per row>.")
+    needed = [*xs, y] + ([n_trials] if n_trials else [])
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise DataError(f"{source}: column(s) {missing} not found. Available columns: {list(df.columns)}.")
+    if len(df) == 0:
+        raise DataError(f"{source}: the table has no rows.")
+    excluded: list[dict[str, Any]] = []
+    if where:
+        try:
+            kept = df.query(where)
+        except Exception as e:  # pandas raises many types for a bad expression
+            raise DataError(f"{source}: cannot apply where={where!r}: {e}") from None
+        excluded = [{"row": _jsonable(r), "reason": f"not selected by where={where!r}"}
+                    for r in df.index.difference(kept.index)]
+        if len(kept) == 0:
+            raise DataError(f"{source}: no rows match where={where!r}.")
+        df = kept
+
+    cols: dict[str, pd.Series] = {}
+    for inp, col in zip(law.inputs, xs, strict=True):
+        if inp.transform == "year":
+            if df[col].isna().all():
+                raise DataError(f"{source} column {col!r} is empty (all values missing).")
+            cols[col] = to_decimal_year(df[col], col, source, df)
+        else:
+            cols[col] = _numeric(df, col, source)
+    cols[y] = _numeric(df, y, source)
+    if n_trials:
+        cols[n_trials] = _numeric(df, n_trials, source)
+    table = pd.DataFrame(cols, index=df.index)
+
+    na = table.isna()
+    if na.any().any():
+        rows = list(table.index[na.any(axis=1)])
+        if not dropna:
+            r = rows[0]
+            c = next(c for c in table.columns if na.loc[r, c])
+            raise DataError(
+                f"{_where(df, source, r, c)}: value is missing ({len(rows)} row(s) with missing "
+                f"values: {rows[:5]}{'...' if len(rows) > 5 else ''}). Fill them, or pass "
+                f"dropna=True (CLI: --dropna) to exclude them with a report."
+            )
+        for r in rows:
+            cs = [c for c in table.columns if na.loc[r, c]]
+            excluded.append({"row": _jsonable(r), "reason": f"missing value in {cs}"})
+        table = table.drop(index=rows)
+        warnings.warn(f"{source}: {describe_exclusions(excluded)}", stacklevel=2)
+
+    for col in table.columns:
+        inf = ~np.isfinite(table[col].to_numpy())
+        if inf.any():
+            r = table.index[inf][0]
+            raise DataError(f"{_where(df, source, r, col)}: value {table.loc[r, col]!r} is not finite.")
+    for inp, col in zip(law.inputs, xs, strict=True):
+        if inp.transform == "log10":
+            _require(table, col, table[col] > 0, "expected a positive number (the law uses log10 of it)", df, source)
+    yv = table[y]
+    if law.log_output or likelihood.needs_positive_law:
+        _require(table, y, yv > 0, f"law {law.name!r} needs y > 0 (it is modelled on a log scale)", df, source)
+    if law.bounded:
+        hint = " (scores must be fractions in [0, 1]; divide percentages by 100)"
+        _require(table, y, (yv >= 0) & (yv <= 1), "expected a score in [0, 1]" + hint, df, source)
+    if likelihood.name == "beta":
+        _require(
+            table, y, (yv > 0) & (yv < 1),
+            "the 'beta' likelihood needs scores strictly between 0 and 1; use 'binomial' with "
+            "n_trials, or 'normal'", df, source,
+        )
+    if n_trials:
+        nt = table[n_trials]
+        _require(table, n_trials, (nt >= 1) & (nt == np.round(nt)), "expected a positive whole item count", df, source)
+
+    n_par = len(law.params) + len(likelihood.params)
+    if len(table) <= n_par:
+        raise DataError(
+            f"{source}: {len(table)} usable row(s) for {n_par} parameters (law {law.name!r} with "
+            f"likelihood {likelihood.name!r}); a fit needs more points than parameters."
+        )
+
+    u = {inp.name: np.log10(table[c].to_numpy(dtype=float)) if inp.transform == "log10"
+         else table[c].to_numpy(dtype=float).copy() for inp, c in zip(law.inputs, xs, strict=True)}
+    yarr = table[y].to_numpy(dtype=float).copy()
+    y_scale = float(np.exp(np.mean(np.log(yarr)))) if law.log_output else 1.0
+    return Prepared(
+        u=u,
+        y=yarr,
+        n_trials=table[n_trials].to_numpy(dtype=float).copy() if n_trials else None,
+        center={k: float(np.mean(v)) for k, v in u.items()},
+        y_scale=y_scale,
+        raw_x={inp.name: table[c].to_numpy(dtype=float).copy() for inp, c in zip(law.inputs, xs, strict=True)},
+        columns={"x": xs, "y": y, "n_trials": n_trials},
+        rows=np.asarray(table.index),
+        source=source,
+        excluded=excluded,
+    )
+
+
+def _require(table: pd.DataFrame, col: str, ok: pd.Series, rule: str, df: pd.DataFrame, source: str) -> None:
+    bad = ~ok.to_numpy()
+    if bad.any():
+        rows = list(table.index[bad])
+        r = rows[0]
+        more = f" ({len(rows)} such rows: {rows[:5]}{'...' if len(rows) > 5 else ''})" if len(rows) > 1 else ""
+        raise DataError(f"{_where(df, source, r, col)}: {rule}; got {table.loc[r, col]!r}{more}.")
+
+
+def describe_exclusions(excluded: list[dict[str, Any]], limit: int = 12) -> str:
+    """One line per reason: ``excluded 3 row(s): missing value in ['loss'] (rows 4, 9, 12)``."""
+    by_reason: dict[str, list[Any]] = {}
+    for e in excluded:
+        by_reason.setdefault(e["reason"], []).append(e["row"])
+    parts = []
+    for reason, rows in by_reason.items():
+        shown = ", ".join(str(r) for r in rows[:limit]) + (", ..." if len(rows) > limit else "")
+        parts.append(f"{reason} (rows {shown})")
+    return f"excluded {len(excluded)} row(s): " + "; ".join(parts)
+
+
+def _jsonable(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v if isinstance(v, (int, float, str)) else str(v)

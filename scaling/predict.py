@@ -1,0 +1,103 @@
+"""Predictions from a fit at new inputs, draw by draw."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .laws import Law, law_from_spec
+from .likelihoods import Likelihood, get_likelihood
+
+
+def model_from_fit(fit: xr.DataTree) -> tuple[Law, Likelihood | None]:
+    """The law (and likelihood; None for point fits) a saved fit was made with."""
+    spec = json.loads(fit.attrs["spec"])
+    law = law_from_spec(spec["law"])
+    lk = spec["likelihood"]
+    lik = None if lk["name"] == "huber" else get_likelihood(lk["name"], lk.get("priors"))
+    return law, lik
+
+
+def transform_inputs(law: Law, x: Mapping[str, Any] | Any) -> dict[str, np.ndarray]:
+    """Raw inputs -> transformed (log10 / decimal year) arrays, keyed by law input name."""
+    from .data import to_decimal_year
+
+    if not isinstance(x, Mapping):
+        if len(law.inputs) != 1:
+            raise ValueError(f"Law {law.name!r} has inputs {[i.name for i in law.inputs]}; pass a dict of arrays.")
+        x = {law.inputs[0].name: x}
+    out = {}
+    for inp in law.inputs:
+        if inp.name not in x:
+            raise ValueError(f"Missing input {inp.name!r} for law {law.name!r} ({inp.doc}).")
+        v = x[inp.name]
+        if inp.transform == "year":
+            s = pd.Series(np.atleast_1d(v))
+            out[inp.name] = to_decimal_year(s, inp.name, "predict", s.to_frame()).to_numpy(dtype=float)
+        else:
+            arr = np.atleast_1d(np.asarray(v, dtype=float))
+            if inp.transform == "log10":
+                if np.any(arr <= 0):
+                    raise ValueError(f"Input {inp.name!r} must be positive (the law uses log10 of it).")
+                arr = np.log10(arr)
+            out[inp.name] = arr
+    return out
+
+
+def predict(
+    fit: xr.DataTree,
+    x: Mapping[str, Any] | Any,
+    *,
+    kind: str = "mean",
+    seed: int = 0,
+    group: str = "posterior",
+) -> xr.DataArray:
+    """The law's prediction at new inputs for every posterior (or bootstrap) draw.
+
+    Parameters
+    ----------
+    fit : a fit from :func:`scaling.fit` or :func:`scaling.fit_point` (single problem).
+    x : new inputs in natural units (FLOP, tokens, dates); an array for one-input
+        laws, else a dict keyed by the law's input names (e.g. ``{"n": ..., "d": ...}``).
+    kind : ``"mean"`` (the law's curve) or ``"predictive"`` (a new observation,
+        including the likelihood's noise; Bayesian fits only).
+
+    Returns
+    -------
+    DataArray with the fit's sample dims (``chain, draw`` or ``sample``) plus ``grid``.
+    """
+    if kind not in ("mean", "predictive"):
+        raise ValueError(f"The 'kind' parameter of predict must be 'mean' or 'predictive'. Got {kind!r}.")
+    if "problem" in fit[group].dims:
+        raise ValueError("predict works on one problem; select it first: fit.sel(problem=name).")
+    law, lik = model_from_fit(fit)
+    if kind == "predictive" and (lik is None or lik.counts):
+        raise ValueError("kind='predictive' needs a Bayesian fit with a continuous likelihood; use kind='mean'.")
+    const = fit["constant_data"]
+    center = {i.name: jnp.asarray(float(const[f"center_{i.name}"])) for i in law.inputs}
+    y_scale = float(const["y_scale"])
+    u = {k: jnp.asarray(v - float(center[k])) for k, v in transform_inputs(law, x).items()}
+    post = fit[group].to_dataset()
+    sample_dims = [d for d in post[law.param_names[0]].dims]
+    names = list(law.param_names) + ([] if lik is None else list(lik.param_names))
+    flat = {n: jnp.asarray(post[n].values.reshape(-1)) for n in names}
+    n_draws = next(iter(flat.values())).shape[0]
+
+    def one(theta, key):
+        if kind == "mean":
+            return law.mean(u, theta, y_scale)
+        d = lik.dist(law, law.fn(u, theta), theta, y_scale)
+        return d.sample(key)
+
+    keys = jax.random.split(jax.random.key(seed), n_draws)
+    vals = np.asarray(jax.jit(jax.vmap(one))(flat, keys))
+    shape = [post.sizes[d] for d in sample_dims]
+    coords = {d: post[d].values for d in sample_dims if d in post.coords}
+    return xr.DataArray(vals.reshape(*shape, -1), dims=[*sample_dims, "grid"], coords=coords, name="y")

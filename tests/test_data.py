@@ -1,0 +1,100 @@
+"""Bad input gets a clear error naming file, row and column; nothing is dropped silently."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scaling.data import DataError, prepare, read_table
+from scaling.laws import get_law
+from scaling.likelihoods import get_likelihood
+
+PL = get_law("power_law")
+LN = get_likelihood("lognormal")
+
+
+def write(tmp_path, text, name="d.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def good_rows(n=8):
+    return "".join(f"{10.0 ** (18 + i)},{3.0 - 0.1 * i}\n" for i in range(n))
+
+
+def test_non_numeric_names_file_row_and_column(tmp_path):
+    p = write(tmp_path, "flop,loss\n" + good_rows(4) + "1e22,abc\n" + good_rows(3))
+    with pytest.raises(DataError, match=r"d\.csv row 5 \(line 6\), column 'loss': expected a number, got 'abc'"):
+        prepare(p, PL, LN, x="flop", y="loss")
+
+
+def test_non_positive_compute_for_log_law(tmp_path):
+    p = write(tmp_path, "flop,loss\n" + good_rows(3) + "-3e21,2.0\n" + good_rows(5))
+    with pytest.raises(DataError, match=r"row 4 \(line 5\), column 'flop': expected a positive number"):
+        prepare(p, PL, LN, x="flop", y="loss")
+
+
+def test_non_positive_loss(tmp_path):
+    p = write(tmp_path, "flop,loss\n" + good_rows(6) + "1e30,0\n")
+    with pytest.raises(DataError, match=r"row 7 .*column 'loss'.*needs y > 0"):
+        prepare(p, PL, LN, x="flop", y="loss")
+
+
+def test_missing_values_raise_or_are_reported(tmp_path):
+    p = write(tmp_path, "flop,loss\n" + good_rows(3) + "1e22,\n" + good_rows(5))
+    with pytest.raises(DataError, match=r"row 4 .*column 'loss': value is missing.*dropna=True"):
+        prepare(p, PL, LN, x="flop", y="loss")
+    with pytest.warns(UserWarning, match=r"excluded 1 row\(s\): missing value in \['loss'\] \(rows 4\)"):
+        prep = prepare(p, PL, LN, x="flop", y="loss", dropna=True)
+    assert prep.n == 8 and prep.excluded == [{"row": 4, "reason": "missing value in ['loss']"}]
+    assert 4 not in prep.rows
+
+
+def test_empty_column_missing_column_and_empty_file(tmp_path):
+    p = write(tmp_path, "flop,loss\n" + "".join(f"{10.0 ** (18 + i)},\n" for i in range(5)))
+    with pytest.raises(DataError, match="column 'loss' is empty"):
+        prepare(p, PL, LN, x="flop", y="loss")
+    p = write(tmp_path, "flop,loss\n" + good_rows(5))
+    with pytest.raises(DataError, match=r"column\(s\) \['compute'\] not found. Available columns: \['flop', 'loss'\]"):
+        prepare(p, PL, LN, x="compute", y="loss")
+    with pytest.raises(DataError, match="the file is empty"):
+        read_table(write(tmp_path, "", "empty.csv"))
+    with pytest.raises(DataError, match="does not exist"):
+        read_table(tmp_path / "nope.csv")
+
+
+def test_too_few_points():
+    with pytest.raises(DataError, match=r"3 usable row\(s\) for 3 parameters"):
+        prepare({"flop": [1e18, 1e19, 1e20], "loss": [3, 2.5, 2.2]}, PL, LN, x="flop", y="loss")
+
+
+def test_scores_out_of_range_and_beta_edges():
+    lg, beta = get_law("logistic"), get_likelihood("beta")
+    df = pd.DataFrame({"c": np.logspace(20, 25, 8), "acc": [30, 35, 40, 50, 60, 70, 75, 80]})
+    with pytest.raises(DataError, match="expected a score in \\[0, 1\\].*divide percentages by 100"):
+        prepare(df, lg, beta, x="c", y="acc")
+    df["acc"] = [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8]
+    with pytest.raises(DataError, match="strictly between 0 and 1; use 'binomial'"):
+        prepare(df, lg, beta, x="c", y="acc")
+    with pytest.raises(DataError, match="needs n_trials"):
+        prepare(df, lg, get_likelihood("binomial"), x="c", y="acc")
+
+
+def test_dates_and_where_filter(tmp_path):
+    law = get_law("exponential_trend")
+    rows = "".join(f"m{i},{2019 + i}-07-02,{2.0 ** i},{i % 2}\n" for i in range(8))
+    p = write(tmp_path, "model,date,h,keep\n" + rows)
+    prep = prepare(p, law, LN, x="date", y="h", where="keep == 1")
+    assert prep.n == 4
+    assert prep.u["t"][0] == pytest.approx(2020.5, abs=0.01)
+    assert [e["row"] for e in prep.excluded] == [1, 3, 5, 7]
+    bad = write(tmp_path, "date,h\n" + "".join(f"2020-01-0{i + 1},{i + 1}\n" for i in range(5)) + "soon,3\n", "b.csv")
+    with pytest.raises(DataError, match=r"row 6 \(line 7\), column 'date': expected a date"):
+        prepare(bad, law, LN, x="date", y="h")
+    with pytest.raises(DataError, match="cannot apply where"):
+        prepare(p, law, LN, x="date", y="h", where="keep ===")
+
+
+def test_wrong_number_of_inputs():
+    with pytest.raises(DataError, match="takes 2 input column"):
+        prepare({"n": [1.0] * 9, "loss": [1.0] * 9}, get_law("chinchilla"), LN, x="n", y="loss")
