@@ -15,6 +15,7 @@ _EXPORTS = {
     "fit": "inference",
     "fit_many": "inference",
     "fit_point": "point",
+    "hoffmann_grid": "point",
     "predict": "predict",
     "summary": "tables",
     "save": "io",

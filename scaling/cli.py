@@ -29,7 +29,9 @@ def parse_prior(text: str) -> tuple[str, Any]:
 
     m = _PRIOR.match(text)
     if not m:
-        raise ValueError(f"Cannot read prior {text!r}; write it as NAME=Dist(arg=value, ...), e.g. alpha=HalfNormal(scale=1).")
+        raise ValueError(
+            f"Cannot read prior {text!r}; write it as NAME=Dist(arg=value, ...), e.g. alpha=HalfNormal(scale=1)."
+        )
     name, dist, args = m.groups()
     kwargs = {}
     for part in filter(None, (a.strip() for a in args.split(","))):
@@ -93,7 +95,9 @@ def fit(
     samples: int = 1000,
     seed: int = 0,
     dropna: Annotated[bool, typer.Option(help="Exclude rows with missing values (reported).")] = False,
-    where: Annotated[str | None, typer.Option(help="Row filter, e.g. 'frontier == 1' (excluded rows reported).")] = None,
+    where: Annotated[
+        str | None, typer.Option(help="Row filter, e.g. 'frontier == 1' (excluded rows reported).")
+    ] = None,
     extend: Annotated[float, typer.Option(help="Extrapolate the plot this many decades/years.")] = 0.0,
 ) -> None:
     """Fit a law with NUTS; write fit.nc, summary.csv and fit.png to OUT."""
@@ -109,9 +113,21 @@ def fit(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             dt = inference.fit(
-                data, law, x=[c.strip() for c in x.split(",")], y=y, likelihood=likelihood, priors=priors,
-                law_options=options, n_trials=n_trials, dropna=dropna, where=where, num_warmup=warmup, num_samples=samples,
-                num_chains=chains, seed=seed, progress=None,
+                data,
+                law,
+                x=[c.strip() for c in x.split(",")],
+                y=y,
+                likelihood=likelihood,
+                priors=priors,
+                law_options=options,
+                n_trials=n_trials,
+                dropna=dropna,
+                where=where,
+                num_warmup=warmup,
+                num_samples=samples,
+                num_chains=chains,
+                seed=seed,
+                progress=None,
             )
         for w in caught:
             if issubclass(w.category, UserWarning):
@@ -123,13 +139,18 @@ def fit(
     if excluded:
         err.print(describe_exclusions(excluded))
     table = tables.summary(dt)
-    print_summary(table, f"{dt.attrs['law']} ({dt.attrs['likelihood']}) on {data.name}: {dt.posterior.sizes['chain']} "
-                  f"chains x {dt.posterior.sizes['draw']} draws")
+    print_summary(
+        table,
+        f"{dt.attrs['law']} ({dt.attrs['likelihood']}) on {data.name}: {dt.posterior.sizes['chain']} "
+        f"chains x {dt.posterior.sizes['draw']} draws",
+    )
     n_div = int(dt.sample_stats["diverging"].sum())
     worst = float(table["r_hat"].max())
     if n_div or worst > 1.01:
-        err.print(f"[yellow]warning:[/] {n_div} divergent transitions, max R-hat {worst:.3f}: do not trust this fit "
-                  "before checking it; try more warm-up or a higher target_accept.")
+        err.print(
+            f"[yellow]warning:[/] {n_div} divergent transitions, max R-hat {worst:.3f}: do not trust this fit "
+            "before checking it; try more warm-up or a higher target_accept."
+        )
     out.mkdir(parents=True, exist_ok=True)
     io.save(dt, out / "fit.nc")
     io.atomic_write(out / "summary.csv", lambda tmp: table.to_csv(tmp, index_label="parameter"))
@@ -148,8 +169,12 @@ def laws() -> None:
         t.add_column(c)
     for name, factory in LAWS.items():
         law = factory()
-        t.add_row(name, law.formula, ", ".join(f"{i.name} ({i.transform})" for i in law.inputs),
-                  "\n".join(f"{p.name} ~ {p.prior}" for p in law.params))
+        t.add_row(
+            name,
+            law.formula,
+            ", ".join(f"{i.name} ({i.transform})" for i in law.inputs),
+            "\n".join(f"{p.name} ~ {p.prior}" for p in law.params),
+        )
     console.print(t)
 
 

@@ -107,9 +107,7 @@ def as_frame(data: Any) -> pd.DataFrame:
             raise DataError(f"Data columns must have equal lengths: {err}") from None
         df.attrs["source"] = "data"
         return df
-    raise DataError(
-        f"data must be a pandas DataFrame, a CSV path or a dict of arrays. Got {type(data).__name__}."
-    )
+    raise DataError(f"data must be a pandas DataFrame, a CSV path or a dict of arrays. Got {type(data).__name__}.")
 
 
 def _where(df: pd.DataFrame, source: str, row: Any, column: str) -> str:
@@ -147,8 +145,7 @@ def to_decimal_year(values: pd.Series, col: str, source: str, df: pd.DataFrame) 
     if bad.any():
         first = values.index[bad][0]
         raise DataError(
-            f"{_where(df, source, first, col)}: expected a date (YYYY-MM-DD) or a decimal year, "
-            f"got {values[first]!r}."
+            f"{_where(df, source, first, col)}: expected a date (YYYY-MM-DD) or a decimal year, got {values[first]!r}."
         )
     year = dates.dt.year.astype(float)
     start = pd.to_datetime(dates.dt.year.astype("Int64").astype(str) + "-01-01")
@@ -208,8 +205,9 @@ def prepare(
             kept = df.query(where)
         except Exception as e:  # pandas raises many types for a bad expression
             raise DataError(f"{source}: cannot apply where={where!r}: {e}") from None
-        excluded = [{"row": _jsonable(r), "reason": f"not selected by where={where!r}"}
-                    for r in df.index.difference(kept.index)]
+        excluded = [
+            {"row": _jsonable(r), "reason": f"not selected by where={where!r}"} for r in df.index.difference(kept.index)
+        ]
         if len(kept) == 0:
             raise DataError(f"{source}: no rows match where={where!r}.")
         df = kept
@@ -260,9 +258,12 @@ def prepare(
         _require(table, y, (yv >= 0) & (yv <= 1), "expected a score in [0, 1]" + hint, df, source)
     if likelihood.name == "beta":
         _require(
-            table, y, (yv > 0) & (yv < 1),
-            "the 'beta' likelihood needs scores strictly between 0 and 1; use 'binomial' with "
-            "n_trials, or 'normal'", df, source,
+            table,
+            y,
+            (yv > 0) & (yv < 1),
+            "the 'beta' likelihood needs scores strictly between 0 and 1; use 'binomial' with n_trials, or 'normal'",
+            df,
+            source,
         )
     if n_trials:
         nt = table[n_trials]
@@ -275,8 +276,12 @@ def prepare(
             f"likelihood {likelihood.name!r}); a fit needs more points than parameters."
         )
 
-    u = {inp.name: np.log10(table[c].to_numpy(dtype=float)) if inp.transform == "log10"
-         else table[c].to_numpy(dtype=float).copy() for inp, c in zip(law.inputs, xs, strict=True)}
+    u = {
+        inp.name: np.log10(table[c].to_numpy(dtype=float))
+        if inp.transform == "log10"
+        else table[c].to_numpy(dtype=float).copy()
+        for inp, c in zip(law.inputs, xs, strict=True)
+    }
     yarr = table[y].to_numpy(dtype=float).copy()
     y_scale = float(np.exp(np.mean(np.log(yarr)))) if law.log_output else 1.0
     return Prepared(

@@ -95,8 +95,14 @@ def _progress(total: int, enabled: bool | None, label: str):
         return None, None
     from rich.progress import BarColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
-    bar = Progress("[progress.description]{task.description}", BarColumn(), "{task.completed}/{task.total} steps",
-                   TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        "{task.completed}/{task.total} steps",
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
     task = bar.add_task(label, total=total)
     return bar, lambda n: bar.advance(task, n)
 
@@ -113,8 +119,14 @@ def _sample(problems, law, lik, keys, *, num_chains, settings, progress):
     if bar is not None:
         bar.start()
     try:
-        out = engine.run(law, lik, flat, chain_keys, **settings,
-                         progress=None if advance is None else (lambda k: advance(k * n_prob * num_chains)))
+        out = engine.run(
+            law,
+            lik,
+            flat,
+            chain_keys,
+            **settings,
+            progress=None if advance is None else (lambda k: advance(k * n_prob * num_chains)),
+        )
     finally:
         if bar is not None:
             bar.stop()
@@ -187,8 +199,14 @@ def _settings(caller, num_warmup, num_samples, num_chains, target_accept, max_tr
         raise ValueError(f"The 'target_accept' parameter of {caller} must be in (0, 1). Got {target_accept!r} instead.")
     if batch_mode not in ("auto", "vmap", "map"):
         raise ValueError(f"The 'batch_mode' parameter of {caller} must be 'auto', 'vmap' or 'map'. Got {batch_mode!r}.")
-    return {"num_warmup": int(num_warmup), "num_samples": int(num_samples), "max_tree_depth": int(max_tree_depth),
-            "target_accept": float(target_accept), "dense_mass": bool(dense_mass), "batch_mode": batch_mode}
+    return {
+        "num_warmup": int(num_warmup),
+        "num_samples": int(num_samples),
+        "max_tree_depth": int(max_tree_depth),
+        "target_accept": float(target_accept),
+        "dense_mass": bool(dense_mass),
+        "batch_mode": batch_mode,
+    }
 
 
 def fit_many(
@@ -238,7 +256,9 @@ def fit_many(
     items = list(datasets.items()) if isinstance(datasets, Mapping) else list(enumerate(datasets))
     if not items:
         raise ValueError("fit_many needs at least one dataset.")
-    settings = _settings("fit_many", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode)
+    settings = _settings(
+        "fit_many", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode
+    )
     law_obj, lik = resolve_model(law, likelihood, priors, law_options)
     problems = [prepare(d, law_obj, lik, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where) for _, d in items]
     if keys is None:
@@ -247,8 +267,9 @@ def fit_many(
         raise ValueError(f"keys must have one key per dataset ({len(items)}). Got shape {keys.shape}.")
     out, _ = _sample(problems, law_obj, lik, keys, num_chains=num_chains, settings=settings, progress=progress)
     spec = _spec(law_obj, lik, problems[0].columns, settings, num_chains)
-    return _to_datatree(out, problems, law_obj, lik, names=[str(k) for k, _ in items], spec=spec, seed=seed,
-                        single=False)
+    return _to_datatree(
+        out, problems, law_obj, lik, names=[str(k) for k, _ in items], spec=spec, seed=seed, single=False
+    )
 
 
 def fit(
@@ -308,7 +329,9 @@ def fit(
     >>> round(float(dt.posterior["alpha"].mean()), 2)
     0.05
     """
-    settings = _settings("fit", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode)
+    settings = _settings(
+        "fit", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode
+    )
     law_obj, lik = resolve_model(law, likelihood, priors, law_options)
     prepared = prepare(data, law_obj, lik, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where)
     key = jax.random.fold_in(jax.random.key(seed), 0) if rng_key is None else rng_key

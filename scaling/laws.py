@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import jax
@@ -111,17 +111,12 @@ class Law:
         }
 
 
-def override_priors(
-    params: tuple[Param, ...], priors: Mapping[str, Prior | dict], owner: str
-) -> tuple[Param, ...]:
+def override_priors(params: tuple[Param, ...], priors: Mapping[str, Prior | dict], owner: str) -> tuple[Param, ...]:
     """``params`` with the priors named in ``priors`` replaced; unknown names raise."""
     names = [p.name for p in params]
     unknown = sorted(set(priors) - set(names))
     if unknown:
-        raise ValueError(
-            f"Prior override(s) {unknown} do not name parameters of {owner}; "
-            f"its parameters are {names}."
-        )
+        raise ValueError(f"Prior override(s) {unknown} do not name parameters of {owner}; its parameters are {names}.")
     return tuple(replace(p, prior=as_prior(priors[p.name])) if p.name in priors else p for p in params)
 
 
@@ -130,7 +125,7 @@ def _x(doc: str = "x in its natural units (e.g. training FLOP); enters as log10(
 
 
 # --------------------------------------------------------------------------- laws
-@lru_cache(maxsize=None)
+@cache
 def power_law() -> Law:
     r"""Pure power law, ``y = A * x^(-alpha)``.
 
@@ -169,7 +164,7 @@ def power_law() -> Law:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def saturating_power_law() -> Law:
     r"""Power law with an irreducible term, ``y = E + A * x^(-alpha)``.
 
@@ -212,7 +207,7 @@ def saturating_power_law() -> Law:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def chinchilla() -> Law:
     r"""Chinchilla loss law, ``L(N, D) = E + A / N^alpha + B / D^beta``.
 
@@ -272,7 +267,7 @@ def chinchilla() -> Law:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def broken_power_law(irreducible: bool = True) -> Law:
     r"""Smoothly broken power law with one break (Caballero et al. 2022, BNSL).
 
@@ -345,7 +340,7 @@ def broken_power_law(irreducible: bool = True) -> Law:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def logistic(floor: float | None = None) -> Law:
     r"""Sigmoid in log-compute, for bounded scores in [0, 1].
 
@@ -391,7 +386,7 @@ def logistic(floor: float | None = None) -> Law:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def exponential_trend() -> Law:
     r"""Exponential trend in time: ``log y = log y0 + g (t - t0)``.
 

@@ -47,9 +47,7 @@ class Likelihood:
     def with_priors(self, priors: Mapping[str, Prior | dict] | None) -> Likelihood:
         if not priors:
             return self
-        return replace(
-            self, params=override_priors(self.params, priors, f"likelihood {self.name!r}")
-        )
+        return replace(self, params=override_priors(self.params, priors, f"likelihood {self.name!r}"))
 
     def check_law(self, law: Law) -> None:
         """Raise if this likelihood cannot describe the law's output."""
@@ -82,7 +80,7 @@ class Likelihood:
         if self.name == "beta":
             return dist.Beta(mu * nuis["phi"], (1.0 - mu) * nuis["phi"])
         if self.name == "binomial":
-            return dist.Binomial(total_count=n_trials, probs=mu)
+            return dist.Binomial(total_count=jnp.round(n_trials).astype(jnp.int32), probs=mu)
         raise AssertionError(self.name)  # pragma: no cover
 
 
@@ -115,14 +113,10 @@ LIKELIHOODS: dict[str, Likelihood] = {
 }
 
 
-def get_likelihood(
-    likelihood: str | Likelihood, priors: Mapping[str, Prior | dict] | None = None
-) -> Likelihood:
+def get_likelihood(likelihood: str | Likelihood, priors: Mapping[str, Prior | dict] | None = None) -> Likelihood:
     """Look up a likelihood by name and apply prior overrides."""
     if isinstance(likelihood, Likelihood):
         return likelihood.with_priors(priors)
     if likelihood not in LIKELIHOODS:
-        raise ValueError(
-            f"Unknown likelihood {likelihood!r}. Choose one of: {', '.join(LIKELIHOODS)}."
-        )
+        raise ValueError(f"Unknown likelihood {likelihood!r}. Choose one of: {', '.join(LIKELIHOODS)}.")
     return LIKELIHOODS[likelihood].with_priors(priors)

@@ -70,8 +70,17 @@ def plot_fit(
         draws = pp.stack(s=dims).transpose("s", ...).values
         med = np.nanmedian(draws, axis=0)
         lo, hi = np.nanquantile(draws, [0.025, 0.975], axis=0)
-        ax.errorbar(med, y, xerr=[med - lo, hi - med], fmt="o", ms=3, color=PALETTE[3], ecolor="0.6", elinewidth=0.6,
-                    label="data (95% predictive)")
+        ax.errorbar(
+            med,
+            y,
+            xerr=[med - lo, hi - med],
+            fmt="o",
+            ms=3,
+            color=PALETTE[3],
+            ecolor="0.6",
+            elinewidth=0.6,
+            label="data (95% predictive)",
+        )
         lim = [min(y.min(), lo.min()), max(y.max(), hi.max())]
         ax.plot(lim, lim, color=PALETTE[0], lw=1, label="y = prediction")
         ax.set_xlabel("predicted (posterior median)")

@@ -127,8 +127,11 @@ def hoffmann_grid() -> dict[str, np.ndarray]:
     ``a, b in {0, 5, ..., 25}``; ``E = exp(e)``. Pass with ``init_space="physical"``.
     """
     g = grid(
-        alpha=np.arange(0, 2.01, 0.5), beta=np.arange(0, 2.01, 0.5), e=np.arange(-1, 1.01, 0.5),
-        a=np.arange(0, 26, 5), b=np.arange(0, 26, 5),
+        alpha=np.arange(0, 2.01, 0.5),
+        beta=np.arange(0, 2.01, 0.5),
+        e=np.arange(-1, 1.01, 0.5),
+        a=np.arange(0, 26, 5),
+        b=np.arange(0, 26, 5),
     )
     g["E"] = np.exp(g.pop("e"))
     return g
@@ -205,7 +208,9 @@ def fit_point(
     law_obj, lik = resolve_model(law, None, priors, law_options)
     prep = prepare(data, law_obj, lik, x=x, y=y, dropna=dropna, where=where)
     starts = prior_starts(law_obj, n_starts, seed) if init is None else init
-    init_int = _internal_init(law_obj, starts, init_space if init is not None else "internal", prep.center, prep.y_scale)
+    init_int = _internal_init(
+        law_obj, starts, init_space if init is not None else "internal", prep.center, prep.y_scale
+    )
     if batch_size is None:
         batch_size = 512 if jax.default_backend() == "cpu" else 1 << 30
     with jax.enable_x64(True):
@@ -240,9 +245,16 @@ def fit_point(
         "law": law_obj.spec(),
         "likelihood": {"name": "huber", "priors": {}},
         "columns": prep.columns,
-        "point": {"delta": float(delta), "n_starts": int(n_init), "polish_starts": polish_starts,
-                  "screen_iter": int(screen_iter), "n_bootstrap": int(n_bootstrap),
-                  "bootstrap_starts": int(bootstrap_starts), "max_iter": int(max_iter), "tol": float(tol)},
+        "point": {
+            "delta": float(delta),
+            "n_starts": int(n_init),
+            "polish_starts": polish_starts,
+            "screen_iter": int(screen_iter),
+            "n_bootstrap": int(n_bootstrap),
+            "bootstrap_starts": int(bootstrap_starts),
+            "max_iter": int(max_iter),
+            "tol": float(tol),
+        },
     }
     return _point_datatree(theta, theta_best, samples, loss[best], prep, spec, seed)
 

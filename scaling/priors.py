@@ -43,25 +43,18 @@ class Prior:
 
     def __init__(self, dist: str, **params: float) -> None:
         if dist not in DISTRIBUTIONS:
-            raise ValueError(
-                f"Unknown prior distribution {dist!r}. Choose one of: "
-                f"{', '.join(sorted(DISTRIBUTIONS))}."
-            )
+            raise ValueError(f"Unknown prior distribution {dist!r}. Choose one of: {', '.join(sorted(DISTRIBUTIONS))}.")
         allowed = DISTRIBUTIONS[dist]
         unknown = sorted(set(params) - set(allowed))
         if unknown:
-            raise ValueError(
-                f"Prior {dist!r} got unknown argument(s) {unknown}; it takes {list(allowed)}."
-            )
+            raise ValueError(f"Prior {dist!r} got unknown argument(s) {unknown}; it takes {list(allowed)}.")
         clean = []
         for key in allowed:
             if key not in params:
                 continue
             value = params[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(
-                    f"The {key!r} argument of prior {dist!r} must be a number. Got {value!r} instead."
-                )
+                raise ValueError(f"The {key!r} argument of prior {dist!r} must be a number. Got {value!r} instead.")
             clean.append((key, float(value)))
         object.__setattr__(self, "dist", dist)
         object.__setattr__(self, "params", tuple(clean))

@@ -82,7 +82,7 @@ def test_scores_out_of_range_and_beta_edges():
 
 def test_dates_and_where_filter(tmp_path):
     law = get_law("exponential_trend")
-    rows = "".join(f"m{i},{2019 + i}-07-02,{2.0 ** i},{i % 2}\n" for i in range(8))
+    rows = "".join(f"m{i},{2019 + i}-07-02,{2.0**i},{i % 2}\n" for i in range(8))
     p = write(tmp_path, "model,date,h,keep\n" + rows)
     prep = prepare(p, law, LN, x="date", y="h", where="keep == 1")
     assert prep.n == 4

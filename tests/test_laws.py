@@ -21,8 +21,14 @@ def test_prior_round_trip_and_validation():
 
 
 def test_registry_and_options():
-    assert set(LAWS) == {"power_law", "saturating_power_law", "chinchilla", "broken_power_law", "logistic",
-                         "exponential_trend"}
+    assert set(LAWS) == {
+        "power_law",
+        "saturating_power_law",
+        "chinchilla",
+        "broken_power_law",
+        "logistic",
+        "exponential_trend",
+    }
     assert "floor" not in get_law("logistic", floor=0.25).param_names
     assert "floor" in get_law("logistic").param_names
     with pytest.raises(ValueError, match="Unknown law 'kaplan'"):
