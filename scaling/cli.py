@@ -81,7 +81,7 @@ def _header(col: str) -> str:
 
 @app.command()
 def fit(
-    data: Annotated[Path, typer.Argument(help="CSV file with one row per observation.")],
+    data: Annotated[str, typer.Argument(help="CSV file, or a dataset name from `scaling datasets list`.")],
     law: Annotated[str, typer.Option(help="Law name; see `scaling laws`.")],
     x: Annotated[str, typer.Option(help="Input column(s), comma-separated in the law's input order.")],
     y: Annotated[str, typer.Option(help="Observed column.")],
@@ -176,6 +176,53 @@ def laws() -> None:
             "\n".join(f"{p.name} ~ {p.prior}" for p in law.params),
         )
     console.print(t)
+
+
+datasets_app = typer.Typer(help="Shipped tables and the registry of public datasets.", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+
+
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """List registered datasets and whether each is available locally."""
+    from .datasets import catalogue
+
+    t = Table(title="datasets (scaling.datasets.load(name))")
+    for c in ("name", "title", "where", "licence"):
+        t.add_column(c)
+    for _, row in catalogue().iterrows():
+        where = "shipped" if row["shipped"] else ("data folder" if row["available"] else "[red]missing[/]")
+        t.add_row(row["name"], row["title"], where, row["licence"])
+    console.print(t)
+
+
+@datasets_app.command("show")
+def datasets_show(name: str, rows: int = 5) -> None:
+    """Show a dataset's source, licence, citation, columns (with units) and first rows."""
+    from .data import DataError
+    from .datasets import SCHEMA, info, load
+
+    try:
+        entry = info(name)
+        df = load(name)
+    except DataError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    console.print(f"[bold]{name}[/]: {entry.get('title', '')}")
+    for key in ("homepage", "licence", "citation", "notes"):
+        if entry.get(key):
+            console.print(f"  {key}: {entry[key]}")
+    console.print(f"  file: {df.attrs['source']} ({len(df)} rows)")
+    for fix in df.attrs.get("corrections", []):
+        console.print(f"  correction: {fix}")
+    t = Table(title="columns")
+    for c in ("column", "unit", "meaning", "non-missing"):
+        t.add_column(c)
+    for col in df.columns:
+        kind, unit, meaning = SCHEMA.get(col, ("", "", "(source column, unmapped)"))
+        t.add_row(col, unit, meaning, str(int(df[col].notna().sum())))
+    console.print(t)
+    console.print(df.head(rows).to_string(max_colwidth=30))
 
 
 def main() -> None:  # pragma: no cover

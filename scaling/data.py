@@ -44,7 +44,11 @@ def data_dir() -> Path:
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a CSV with 1-based row labels (``row 1`` = first data row)."""
+    """Read a CSV with 1-based row labels (``row 1`` = first data row).
+
+    Raises :class:`DataError` (never a raw parser error) for a missing, empty,
+    undecodable or malformed file, and for a file that is not comma-separated.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(f"Data file {str(path)!r} does not exist.")
@@ -52,6 +56,20 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         df = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty.") from None
+    except pd.errors.ParserError as e:
+        raise DataError(
+            f"{path}: not a well-formed CSV ({str(e).strip()}). Check quoting and the number of fields on that line."
+        ) from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}). Save the file as UTF-8 CSV.") from None
+    if df.shape[1] == 1:
+        header = str(df.columns[0])
+        for sep, name in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
+            if sep in header:
+                raise DataError(
+                    f"{path}: found one column {header!r}; the file looks {name}-separated. Save it "
+                    f"comma-separated, or read it with pandas.read_csv(sep=...) and pass the DataFrame."
+                )
     df.index = pd.RangeIndex(1, len(df) + 1)
     df.attrs["source"] = str(path)
     return df
@@ -76,6 +94,7 @@ class Prepared:
     rows: np.ndarray
     source: str
     excluded: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -95,9 +114,14 @@ class Prepared:
 
 
 def as_frame(data: Any) -> pd.DataFrame:
-    """DataFrame from a DataFrame, a CSV path, or a mapping of equal-length arrays."""
+    """DataFrame from a DataFrame, a CSV path, a registered dataset name, or a dict of equal-length arrays."""
     if isinstance(data, pd.DataFrame):
         return data
+    if isinstance(data, str) and not Path(data).exists() and Path(data).suffix == "" and os.sep not in data:
+        from . import datasets
+
+        if data in datasets.names():
+            return datasets.load(data)
     if isinstance(data, (str, os.PathLike)):
         return read_table(data)
     if isinstance(data, Mapping):
@@ -154,6 +178,45 @@ def to_decimal_year(values: pd.Series, col: str, source: str, df: pd.DataFrame) 
     return (year + frac).where(dates.notna())
 
 
+#: Unit names accepted for columns (``units={"flop": "log10"}``).
+UNITS = ("raw", "log10", "pf-days", "percent", "fraction")
+PF_DAY_FLOP = 1e15 * 86400.0  # one petaflop/s-day = 8.64e19 FLOP
+
+
+def convert_units(values: pd.Series, unit: str, col: str, source: str) -> pd.Series:
+    """Values in ``unit`` -> the natural unit (FLOP / count / fraction).
+
+    ``log10``: 10**v; ``pf-days``: v * 8.64e19 FLOP; ``percent``: v / 100; ``raw``, ``fraction``: unchanged.
+    """
+    if unit not in UNITS:
+        raise DataError(f"{source} column {col!r}: unknown unit {unit!r}. Use one of {list(UNITS)}.")
+    if unit == "log10":
+        return 10.0**values
+    if unit == "pf-days":
+        return values * PF_DAY_FLOP
+    if unit == "percent":
+        return values / 100.0
+    return values
+
+
+def scores_as_fractions(values: pd.Series, col: str, source: str, notes: list[str]) -> pd.Series:
+    """Scores given in percent (all in [0, 100], some above 1) become fractions, with a notice."""
+    finite = values.dropna()
+    if len(finite) and (finite > 1.0).mean() > 0.5 and finite.max() > 100.0:
+        rows = list(finite.index[finite > 100.0])
+        raise DataError(
+            f"{source} row {rows[0]}, column {col!r}: expected a score, as a fraction in [0, 1] or a percentage in "
+            f"[0, 100]; got {_show(finite[rows[0]])} ({len(rows)} such row(s): {rows[:5]}). Fix these values."
+        )
+    if len(finite) and finite.max() > 1.0 and finite.min() >= 0.0 and finite.max() <= 100.0:
+        notes.append(
+            f"{source} column {col!r}: scores look like percentages (max {finite.max():g}); divided by 100. "
+            f"Pass units={{{col!r}: 'fraction'}} to keep them as they are."
+        )
+        return values / 100.0
+    return values
+
+
 def prepare(
     data: Any,
     law: Law,
@@ -164,12 +227,13 @@ def prepare(
     n_trials: str | None = None,
     dropna: bool = False,
     where: str | None = None,
+    units: Mapping[str, str] | None = None,
 ) -> Prepared:
     """Validate ``data`` for ``law`` and return transformed arrays.
 
     Parameters
     ----------
-    data : DataFrame, CSV path or dict of arrays.
+    data : DataFrame, CSV path, registered dataset name (see :mod:`scaling.datasets`) or dict of arrays.
     law, likelihood : the model the data will be fitted with.
     x : column name(s) of the law's inputs, in the order of ``law.inputs``.
     y : column of the observed quantity.
@@ -177,6 +241,10 @@ def prepare(
     dropna : exclude rows with missing values (reported) instead of raising.
     where : keep only rows matching this :meth:`pandas.DataFrame.query` expression,
         e.g. ``"frontier == 1"``; the other rows are reported as excluded.
+    units : units of columns, e.g. ``{"flop": "log10"}`` or ``{"compute": "pf-days"}``,
+        ``{"score": "percent"}`` (see :data:`UNITS`). Input columns named ``log10_*``
+        are read as log10 values, and scores of bounded laws given in percent are
+        divided by 100; both with a notice.
 
     Raises
     ------
@@ -212,15 +280,29 @@ def prepare(
             raise DataError(f"{source}: no rows match where={where!r}.")
         df = kept
 
+    units = dict(units or {})
+    unknown = sorted(set(units) - set(needed))
+    if unknown:
+        raise DataError(f"units given for column(s) {unknown} that the fit does not use ({needed}).")
+    notes: list[str] = []
     cols: dict[str, pd.Series] = {}
     for inp, col in zip(law.inputs, xs, strict=True):
         if inp.transform == "year":
             if df[col].isna().all():
                 raise DataError(f"{source} column {col!r} is empty (all values missing).")
             cols[col] = to_decimal_year(df[col], col, source, df)
-        else:
-            cols[col] = _numeric(df, col, source)
-    cols[y] = _numeric(df, y, source)
+            continue
+        unit = units.get(col)
+        if unit is None and inp.transform == "log10" and col.lower().startswith("log10"):
+            unit = "log10"
+            notes.append(
+                f"{source} column {col!r}: read as log10 values (from its name); pass "
+                f"units={{{col!r}: 'raw'}} if they are not."
+            )
+        cols[col] = convert_units(_numeric(df, col, source), unit or "raw", col, source)
+    cols[y] = convert_units(_numeric(df, y, source), units.get(y, "raw"), y, source)
+    if law.bounded and y not in units:
+        cols[y] = scores_as_fractions(cols[y], y, source, notes)
     if n_trials:
         cols[n_trials] = _numeric(df, n_trials, source)
     table = pd.DataFrame(cols, index=df.index)
@@ -242,11 +324,24 @@ def prepare(
         table = table.drop(index=rows)
         warnings.warn(f"{source}: {describe_exclusions(excluded)}", stacklevel=2)
 
+    if "model" in df.columns:
+        names = df.loc[table.index, "model"]
+        repeated = names[names.duplicated(keep=False) & names.notna()]
+        for name in list(dict.fromkeys(repeated))[:5]:
+            rows = list(repeated.index[repeated == name])
+            notes.append(f"{source}: model {name!r} appears in rows {rows} (kept; drop or rename duplicates).")
+    dup = table.duplicated(keep=False)
+    if dup.any():
+        groups = table[dup].groupby(list(table.columns), sort=False).groups
+        pairs = "; ".join("rows " + ", ".join(str(r) for r in rows) for rows in list(groups.values())[:5])
+        notes.append(f"{source}: identical values in {pairs} (kept; remove them if they are copies).")
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
     for col in table.columns:
         inf = ~np.isfinite(table[col].to_numpy())
         if inf.any():
             r = table.index[inf][0]
-            raise DataError(f"{_where(df, source, r, col)}: value {table.loc[r, col]!r} is not finite.")
+            raise DataError(f"{_where(df, source, r, col)}: value {_show(table.loc[r, col])} is not finite.")
     for inp, col in zip(law.inputs, xs, strict=True):
         if inp.transform == "log10":
             _require(table, col, table[col] > 0, "expected a positive number (the law uses log10 of it)", df, source)
@@ -254,7 +349,7 @@ def prepare(
     if law.log_output or likelihood.needs_positive_law:
         _require(table, y, yv > 0, f"law {law.name!r} needs y > 0 (it is modelled on a log scale)", df, source)
     if law.bounded:
-        hint = " (scores must be fractions in [0, 1]; divide percentages by 100)"
+        hint = " (scores are fractions in [0, 1], or percentages in [0, 100])"
         _require(table, y, (yv >= 0) & (yv <= 1), "expected a score in [0, 1]" + hint, df, source)
     if likelihood.name == "beta":
         _require(
@@ -295,6 +390,7 @@ def prepare(
         rows=np.asarray(table.index),
         source=source,
         excluded=excluded,
+        notes=notes,
     )
 
 
@@ -304,7 +400,7 @@ def _require(table: pd.DataFrame, col: str, ok: pd.Series, rule: str, df: pd.Dat
         rows = list(table.index[bad])
         r = rows[0]
         more = f" ({len(rows)} such rows: {rows[:5]}{'...' if len(rows) > 5 else ''})" if len(rows) > 1 else ""
-        raise DataError(f"{_where(df, source, r, col)}: {rule}; got {table.loc[r, col]!r}{more}.")
+        raise DataError(f"{_where(df, source, r, col)}: {rule}; got {_show(table.loc[r, col])}{more}.")
 
 
 def describe_exclusions(excluded: list[dict[str, Any]], limit: int = 12) -> str:
@@ -317,6 +413,11 @@ def describe_exclusions(excluded: list[dict[str, Any]], limit: int = 12) -> str:
         shown = ", ".join(str(r) for r in rows[:limit]) + (", ..." if len(rows) > limit else "")
         parts.append(f"{reason} (rows {shown})")
     return f"excluded {len(excluded)} row(s): " + "; ".join(parts)
+
+
+def _show(v: Any) -> str:
+    """A value as a user would write it: ``-3e+21``, ``0.5``, ``'abc'``."""
+    return f"{v:g}" if isinstance(v, (float, np.floating)) else repr(v.item() if isinstance(v, np.generic) else v)
 
 
 def _jsonable(v: Any) -> Any:

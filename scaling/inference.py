@@ -175,7 +175,7 @@ def _to_datatree(out, problems, law, lik, *, names, spec, seed, single) -> xr.Da
     dims |= {k: trailing for k in groups["constant_data"] if k not in dims}
     coords = {"point": np.arange(n_max)} | ({} if single else {"problem": list(names)})
     dt = az.from_dict(groups, dims=dims, coords=coords)
-    dt.attrs.update(root_attrs(spec, [p.sha256() for p in problems], seed, [p.excluded for p in problems]))
+    dt.attrs.update(root_attrs(spec, problems, seed))
     if single:
         dt["observed_data"] = dt["observed_data"].to_dataset().assign_coords(row=("point", problems[0].rows))
     return dt
@@ -221,6 +221,7 @@ def fit_many(
     n_trials: str | None = None,
     dropna: bool = False,
     where: str | None = None,
+    units: Mapping[str, str] | None = None,
     num_warmup: int = 1000,
     num_samples: int = 1000,
     num_chains: int = 4,
@@ -243,7 +244,7 @@ def fit_many(
     Parameters
     ----------
     datasets : mapping name -> data, or a sequence of data (DataFrame, CSV path, dict).
-    law, x, y, likelihood, priors, law_options, n_trials, dropna, where : as in :func:`fit`.
+    law, x, y, likelihood, priors, law_options, n_trials, dropna, where, units : as in :func:`fit`.
     keys : optional per-problem PRNG keys, shape (problem,); default
         ``fold_in(key(seed), i)`` for problem i (so problem i of a batch equals
         :func:`fit` with ``rng_key`` set to that key).
@@ -260,7 +261,9 @@ def fit_many(
         "fit_many", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode
     )
     law_obj, lik = resolve_model(law, likelihood, priors, law_options)
-    problems = [prepare(d, law_obj, lik, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where) for _, d in items]
+    problems = [
+        prepare(d, law_obj, lik, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where, units=units) for _, d in items
+    ]
     if keys is None:
         keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(len(items)))
     elif keys.shape[0] != len(items):
@@ -284,6 +287,7 @@ def fit(
     n_trials: str | None = None,
     dropna: bool = False,
     where: str | None = None,
+    units: Mapping[str, str] | None = None,
     num_warmup: int = 1000,
     num_samples: int = 1000,
     num_chains: int = 4,
@@ -310,6 +314,7 @@ def fit(
     n_trials : item-count column (binomial).
     dropna : exclude rows with missing values, with a report (default: raise).
     where : row filter (pandas query), e.g. ``"frontier == 1"``; excluded rows are reported.
+    units : column units, e.g. ``{"flop": "log10"}``, ``{"compute": "pf-days"}``, ``{"acc": "percent"}``.
     num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass : NUTS settings.
     seed, rng_key : the same seed (or key) gives the same result.
     batch_mode : ``"auto"``, ``"vmap"`` or ``"map"`` (see :mod:`scaling.engine`).
@@ -333,7 +338,7 @@ def fit(
         "fit", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode
     )
     law_obj, lik = resolve_model(law, likelihood, priors, law_options)
-    prepared = prepare(data, law_obj, lik, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where)
+    prepared = prepare(data, law_obj, lik, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where, units=units)
     key = jax.random.fold_in(jax.random.key(seed), 0) if rng_key is None else rng_key
     out, _ = _sample([prepared], law_obj, lik, key[None], num_chains=num_chains, settings=settings, progress=progress)
     spec = _spec(law_obj, lik, prepared.columns, settings, num_chains)

@@ -172,6 +172,7 @@ def fit_point(
     priors: Mapping[str, Any] | None = None,
     dropna: bool = False,
     where: str | None = None,
+    units: Mapping[str, str] | None = None,
     max_iter: int = 1000,
     tol: float = 1e-9,
     batch_size: int | None = None,
@@ -181,7 +182,7 @@ def fit_point(
 
     Parameters
     ----------
-    data, law, x, y, law_options, dropna, where : as in :func:`scaling.fit`.
+    data, law, x, y, law_options, dropna, where, units : as in :func:`scaling.fit`.
     delta : Huber threshold on the residual (log units for positive laws).
     init : starts as ``{param: array}``; default ``n_starts`` draws from the priors.
     init_space : ``"internal"`` (the law's parameters) or ``"physical"`` (the papers'
@@ -206,7 +207,7 @@ def fit_point(
     if delta <= 0:
         raise ValueError(f"The 'delta' parameter of fit_point must be > 0. Got {delta!r} instead.")
     law_obj, lik = resolve_model(law, None, priors, law_options)
-    prep = prepare(data, law_obj, lik, x=x, y=y, dropna=dropna, where=where)
+    prep = prepare(data, law_obj, lik, x=x, y=y, dropna=dropna, where=where, units=units)
     starts = prior_starts(law_obj, n_starts, seed) if init is None else init
     init_int = _internal_init(
         law_obj, starts, init_space if init is not None else "internal", prep.center, prep.y_scale
@@ -284,6 +285,6 @@ def _point_datatree(theta, theta_best, samples, best_loss, prep, spec, seed) -> 
     dt = xr.DataTree.from_dict(
         {"posterior": post, "point_estimate": best, "fit_stats": stats, "observed_data": obs, "constant_data": const}
     )
-    dt.attrs.update(root_attrs(spec, [prep.sha256()], seed, [prep.excluded]))
+    dt.attrs.update(root_attrs(spec, [prep], seed))
     dt.attrs["kind"] = "point"
     return dt

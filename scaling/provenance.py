@@ -31,17 +31,27 @@ def spec_id(spec: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(spec).encode()).hexdigest()[:16]
 
 
-def root_attrs(spec: dict[str, Any], data_hashes: list[str], seed: int, excluded: list[list[dict]]) -> dict[str, Any]:
-    """Root attrs of a fit (netCDF-safe: strings and numbers only)."""
+def root_attrs(spec: dict[str, Any], problems: list[Any], seed: int) -> dict[str, Any]:
+    """Root attrs of a fit (netCDF-safe: strings and numbers only).
+
+    ``problems`` are the :class:`scaling.data.Prepared` inputs: their data hashes,
+    excluded rows and notices (unit conversions, duplicates) are recorded.
+    """
+    one = len(problems) == 1
+
+    def per_problem(values: list[Any]) -> Any:
+        return values[0] if one else values
+
     return {
         "scaling_version": versions()["scaling"],
         "law": spec["law"]["name"],
         "likelihood": spec["likelihood"]["name"],
         "spec": canonical_json(spec),
         "spec_id": spec_id(spec),
-        "data_sha256": data_hashes[0] if len(data_hashes) == 1 else canonical_json(data_hashes),
+        "data_sha256": problems[0].sha256() if one else canonical_json([p.sha256() for p in problems]),
         "versions": canonical_json(versions()),
         "seed": int(seed),
-        "excluded_rows": canonical_json(excluded[0] if len(excluded) == 1 else excluded),
+        "excluded_rows": canonical_json(per_problem([p.excluded for p in problems])),
+        "notices": canonical_json(per_problem([p.notes for p in problems])),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

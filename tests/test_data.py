@@ -18,18 +18,18 @@ def write(tmp_path, text, name="d.csv"):
     return p
 
 
-def good_rows(n=8):
-    return "".join(f"{10.0 ** (18 + i)},{3.0 - 0.1 * i}\n" for i in range(n))
+def good_rows(n=8, start=0):
+    return "".join(f"{10.0 ** (18 + i)},{3.0 - 0.1 * i}\n" for i in range(start, start + n))
 
 
 def test_non_numeric_names_file_row_and_column(tmp_path):
-    p = write(tmp_path, "flop,loss\n" + good_rows(4) + "1e22,abc\n" + good_rows(3))
+    p = write(tmp_path, "flop,loss\n" + good_rows(4) + "1e22,abc\n" + good_rows(3, 5))
     with pytest.raises(DataError, match=r"d\.csv row 5 \(line 6\), column 'loss': expected a number, got 'abc'"):
         prepare(p, PL, LN, x="flop", y="loss")
 
 
 def test_non_positive_compute_for_log_law(tmp_path):
-    p = write(tmp_path, "flop,loss\n" + good_rows(3) + "-3e21,2.0\n" + good_rows(5))
+    p = write(tmp_path, "flop,loss\n" + good_rows(3) + "-3e21,2.0\n" + good_rows(5, 4))
     with pytest.raises(DataError, match=r"row 4 \(line 5\), column 'flop': expected a positive number"):
         prepare(p, PL, LN, x="flop", y="loss")
 
@@ -41,7 +41,7 @@ def test_non_positive_loss(tmp_path):
 
 
 def test_missing_values_raise_or_are_reported(tmp_path):
-    p = write(tmp_path, "flop,loss\n" + good_rows(3) + "1e22,\n" + good_rows(5))
+    p = write(tmp_path, "flop,loss\n" + good_rows(3) + "1e22,\n" + good_rows(5, 4))
     with pytest.raises(DataError, match=r"row 4 .*column 'loss': value is missing.*dropna=True"):
         prepare(p, PL, LN, x="flop", y="loss")
     with pytest.warns(UserWarning, match=r"excluded 1 row\(s\): missing value in \['loss'\] \(rows 4\)"):
@@ -68,16 +68,39 @@ def test_too_few_points():
         prepare({"flop": [1e18, 1e19, 1e20], "loss": [3, 2.5, 2.2]}, PL, LN, x="flop", y="loss")
 
 
-def test_scores_out_of_range_and_beta_edges():
+def test_percent_scores_converted_with_notice_and_out_of_range():
     lg, beta = get_law("logistic"), get_likelihood("beta")
     df = pd.DataFrame({"c": np.logspace(20, 25, 8), "acc": [30, 35, 40, 50, 60, 70, 75, 80]})
-    with pytest.raises(DataError, match="expected a score in \\[0, 1\\].*divide percentages by 100"):
+    with pytest.warns(UserWarning, match=r"column 'acc': scores look like percentages \(max 80\); divided by 100"):
+        prep = prepare(df, lg, beta, x="c", y="acc")
+    assert prep.y.max() == pytest.approx(0.8) and "percentages" in prep.notes[0]
+    df["acc"] = [30, 35, 40, 50, 60, 70, 75, 180]
+    with pytest.raises(DataError, match=r"row 7, column 'acc': expected a score.*got 180 \(1 such row"):
         prepare(df, lg, beta, x="c", y="acc")
-    df["acc"] = [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8]
+
+
+def test_beta_edges_and_binomial_needs_items():
+    lg, beta = get_law("logistic"), get_likelihood("beta")
+    df = pd.DataFrame({"c": np.logspace(20, 25, 8), "acc": [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8]})
     with pytest.raises(DataError, match="strictly between 0 and 1; use 'binomial'"):
         prepare(df, lg, beta, x="c", y="acc")
     with pytest.raises(DataError, match="needs n_trials"):
         prepare(df, lg, get_likelihood("binomial"), x="c", y="acc")
+
+
+def test_units_log10_and_pf_days():
+    flop = np.logspace(20, 24, 8)
+    loss = 3.0 * (flop / 1e20) ** -0.05
+    ref = prepare({"flop": flop, "loss": loss}, PL, LN, x="flop", y="loss")
+    with pytest.warns(UserWarning, match="read as log10 values"):
+        by_name = prepare({"log10_flop": np.log10(flop), "loss": loss}, PL, LN, x="log10_flop", y="loss")
+    np.testing.assert_allclose(by_name.u["x"], ref.u["x"])
+    explicit = prepare({"c": flop / 8.64e19, "loss": loss}, PL, LN, x="c", y="loss", units={"c": "pf-days"})
+    np.testing.assert_allclose(explicit.u["x"], ref.u["x"])
+    with pytest.raises(DataError, match="unknown unit 'exaflop'"):
+        prepare({"c": flop, "loss": loss}, PL, LN, x="c", y="loss", units={"c": "exaflop"})
+    with pytest.raises(DataError, match="does not use"):
+        prepare({"c": flop, "loss": loss}, PL, LN, x="c", y="loss", units={"other": "log10"})
 
 
 def test_dates_and_where_filter(tmp_path):

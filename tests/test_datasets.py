@@ -1,0 +1,211 @@
+"""Datasets: shipped tables, the registry, bad files and malformed CSVs."""
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scaling import datasets
+from scaling.data import DataError, prepare, read_table
+from scaling.laws import get_law
+from scaling.likelihoods import get_likelihood
+
+from .conftest import REPO, shared_file
+
+BAD = Path(__file__).parent / "fixtures" / "bad"
+PL, LN = get_law("power_law"), get_likelihood("lognormal")
+LOGISTIC, NORMAL = get_law("logistic"), get_likelihood("normal")
+
+# Documented columns (datasets/README.md) and a plausible range per unit, as a units check.
+EXPECTED = {
+    "chinchilla": {
+        "parameters": (1e7, 2e10),
+        "training_tokens": (1e8, 1e13),
+        "training_flop": (1e17, 1e23),
+        "loss": (1.5, 6.0),
+    },
+    "obsscaling": {
+        "parameters": (1e7, 2e12),
+        "training_tokens": (1e9, 3e13),
+        "training_flop": (1e18, 1e26),
+        "mmlu": (0.0, 1.0),
+    },
+    "gadre2024": {
+        "parameters": (1e6, 1e11),
+        "training_tokens": (1e7, 1e13),
+        "training_flop": (1e14, 1e24),
+        "loss_c4": (1.0, 8.0),
+    },
+    "metr_horizons": {"p50_minutes": (1e-3, 1e3), "frontier": (0, 1)},
+    "epoch_models": {"training_flop": (1.0, 1e28), "parameters": (1.0, 1e14)},
+    "epoch_benchmarks": {"training_flop": (1e15, 1e28)},
+    "ai_revenue": {"revenue_usd": (1e6, 1e12)},
+    "time_horizons": {"p50_minutes": (1e-3, 1e3), "p50_ci_low": (1e-4, 1e3), "frontier": (0, 1)},
+}
+
+
+@pytest.mark.parametrize("name", datasets.names())
+def test_every_registry_entry_loads_with_documented_columns(name):
+    entry = datasets.info(name)
+    if not entry.get("shipped"):
+        shared_file(entry["path"])  # a missing dataset fails, it is not skipped
+    df = datasets.load(name)
+    assert list(df.columns)[: len(entry["columns"])] == list(entry["columns"])
+    assert len(df) > 10 and df.attrs["citation"] and df.attrs["licence"]
+    for col, (lo, hi) in EXPECTED.get(name, {}).items():
+        values = df[col].dropna()
+        assert len(values) > 0 and values.min() >= lo and values.max() <= hi, (name, col, values.min(), values.max())
+    readme = (REPO / "datasets" / "README.md").read_text()
+    assert f"`{name}`" in readme, f"datasets/README.md does not document {name}"
+
+
+def test_chinchilla_registry_matches_reference_fit_subset():
+    df = datasets.load("chinchilla")
+    assert len(df) == 245 and int(df["excluded"].sum()) == 5
+    np.testing.assert_allclose(df["training_tokens"], df["training_flop"] / (6 * df["parameters"]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", [n for n in datasets.names() if datasets.info(n).get("shipped")])
+def test_shipped_tables_cite_every_row(name):
+    df = datasets.load(name)
+    assert df["source"].notna().all() and (df["source"].str.len() > 10).all()
+
+
+def test_time_horizons_cross_check_with_shared_metr():
+    ours = datasets.load("time_horizons")
+    theirs = pd.read_csv(shared_file("metr_time_horizons/th1_0_benchmark_results.csv"))
+    for _, row in ours.iterrows():
+        same_day = theirs[pd.to_datetime(theirs["release_date"]) == row["release_date"]]
+        rel = (same_day["p50_minutes"] / row["p50_minutes"] - 1).abs()
+        assert (rel < 0.01).any(), f"{row['model']}: p50 {row['p50_minutes']} not in METR's table for that date"
+
+
+def test_unknown_dataset_and_fit_by_name():
+    with pytest.raises(DataError, match="Unknown dataset 'chinchila'. Known datasets: chinchilla"):
+        datasets.load("chinchila")
+    prep = prepare(
+        "chinchilla", get_law("chinchilla"), LN, x=["parameters", "training_tokens"], y="loss", where="excluded == 0"
+    )
+    assert prep.n == 240 and len(prep.excluded) == 5
+
+
+def test_download_into_cache_verifies_checksum(monkeypatch, tmp_path):
+    src = shared_file("obsscaling_ruan2024/base_llm_benchmark_eval.csv")
+    entry = dict(datasets.info("obsscaling"), path="not_here/base.csv", download_url=src.as_uri())
+    monkeypatch.setitem(datasets.registry(), "obsscaling_remote", entry)
+    monkeypatch.setenv("SCALING_CACHE_DIR", str(tmp_path))
+    df = datasets.load("obsscaling_remote")
+    assert len(df) == 128 and (tmp_path / "obsscaling_remote" / "base.csv").exists()
+    bad = dict(entry, sha256="0" * 64)
+    monkeypatch.setitem(datasets.registry(), "obsscaling_tampered", bad)
+    with pytest.raises(DataError, match="registry expects 0000000000000000"):
+        datasets.load("obsscaling_tampered")
+    assert not (tmp_path / "obsscaling_tampered" / "base.csv").exists()
+    gone = dict(entry, download_url=(tmp_path / "nope.csv").as_uri())
+    monkeypatch.setitem(datasets.registry(), "obsscaling_gone", gone)
+    with pytest.raises(DataError, match="downloading .* failed"):
+        datasets.load("obsscaling_gone")
+
+
+def test_registry_table_with_duplicate_key_is_an_error(monkeypatch, tmp_path):
+    entry = {
+        "shipped": True,
+        "path": str(BAD / "duplicated_model.csv"),
+        "key": "model",
+        "columns": {"model": "model", "training_flop": "training_flop", "loss": "loss"},
+        "citation": "x",
+    }
+    monkeypatch.setitem(datasets.registry(), "dups", entry)
+    with pytest.raises(DataError, match=r"rows \[2, 4\], column 'model': 'B' appears 2 times"):
+        datasets.load("dups")
+
+
+# ------------------------------------------------------------------ realistic bad files
+def _fit_prepare(name, law=PL, lik=LN, x="training_flop", y="loss"):
+    return prepare(BAD / name, law, lik, x=x, y=y)
+
+
+def test_bad_negative_flop():
+    with pytest.raises(
+        DataError,
+        match=r"negative_flop.csv row 2 \(line 3\), column 'training_flop': expected a "
+        r"positive number .*got -3e\+21",
+    ):
+        _fit_prepare("negative_flop.csv")
+
+
+def test_bad_percent_scores_are_converted_with_notice():
+    with pytest.warns(UserWarning, match=r"column 'mmlu': scores look like percentages \(max 84\); divided by 100"):
+        prep = _fit_prepare("percent_scores.csv", LOGISTIC, NORMAL, y="mmlu")
+    assert prep.y.max() == pytest.approx(0.84)
+
+
+def test_bad_string_in_numeric_column():
+    with pytest.raises(
+        DataError,
+        match=r"row 2 \(line 3\), column 'training_flop': expected a number, "
+        r"got '2.1e21 FLOP'",
+    ):
+        _fit_prepare("string_in_numeric.csv")
+
+
+def test_bad_duplicated_model_is_reported():
+    with pytest.warns(UserWarning, match=r"model 'B' appears in rows \[2, 4\]"):
+        prep = _fit_prepare("duplicated_model.csv")
+    assert prep.n == 5  # nothing dropped
+
+
+def test_bad_empty_file():
+    with pytest.raises(DataError, match="empty.csv: the file is empty"):
+        _fit_prepare("empty.csv")
+
+
+def test_bad_wrong_delimiter():
+    with pytest.raises(DataError, match="looks ';'-separated"):
+        _fit_prepare("semicolon.csv")
+
+
+def test_bad_ragged_row():
+    with pytest.raises(DataError, match="not a well-formed CSV.*line 3"):
+        _fit_prepare("ragged_row.csv")
+
+
+def test_bad_date():
+    with pytest.raises(DataError, match=r"row 2 \(line 3\), column 'release_date': expected a date"):
+        _fit_prepare("bad_date.csv", get_law("exponential_trend"), LN, x="release_date", y="p50_minutes")
+
+
+# ------------------------------------------------------------------ property test
+CELL = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**30), 10**30).map(str),
+    st.sampled_from(["", "abc", "1e400", "-0", "NaN", "inf", '"1,5"', "%", "2024-01-01", " 3 ", "1e21 FLOP", '"']),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    header=st.sampled_from(["flop,loss", "flop,loss,model", "loss,flop", "flop;loss", "x,y", "flop,flop,loss"]),
+    rows=st.lists(st.lists(CELL, min_size=1, max_size=4), max_size=12),
+    bounded=st.booleans(),
+)
+def test_malformed_csv_never_crashes(header, rows, bounded):
+    text = header + "\n" + "\n".join(",".join(r) for r in rows) + ("\n" if rows else "")
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "random.csv"
+        path.write_bytes(text.encode("utf-8", errors="replace"))
+        law, lik = (LOGISTIC, NORMAL) if bounded else (PL, LN)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                prep = prepare(path, law, lik, x="flop", y="loss")
+            except DataError as e:
+                assert "random.csv" in str(e) or "column" in str(e), str(e)
+            else:
+                assert np.isfinite(prep.y).all() and prep.n > len(law.params)
