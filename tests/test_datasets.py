@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scaling import datasets
-from scaling.data import DataError, prepare, read_table
+from scaling.data import DataError, prepare
 from scaling.laws import get_law
 from scaling.likelihoods import get_likelihood
 
