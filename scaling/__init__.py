@@ -18,6 +18,8 @@ _EXPORTS = {
     "hoffmann_grid": "point",
     "predict": "predict",
     "summary": "tables",
+    "diagnose": "diagnostics",
+    "compare": "compare",
     "save": "io",
     "load": "io",
     "plot_fit": "plots",
@@ -35,10 +37,12 @@ _EXPORTS = {
     "prepare": "data",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["__version__", "datasets", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "datasets":
+        return importlib.import_module(".datasets", __name__)
     if name in _EXPORTS:
         value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
         globals()[name] = value

@@ -100,7 +100,7 @@ def fit(
     ] = None,
     extend: Annotated[float, typer.Option(help="Extrapolate the plot this many decades/years.")] = 0.0,
 ) -> None:
-    """Fit a law with NUTS; write fit.nc, summary.csv and fit.png to OUT."""
+    """Fit a law with NUTS; write fit.nc, summary.csv, diagnostics.json and fit.png/pdf to OUT."""
     from .data import DataError, describe_exclusions
 
     try:
@@ -141,22 +141,20 @@ def fit(
     table = tables.summary(dt)
     print_summary(
         table,
-        f"{dt.attrs['law']} ({dt.attrs['likelihood']}) on {data.name}: {dt.posterior.sizes['chain']} "
+        f"{dt.attrs['law']} ({dt.attrs['likelihood']}) on {Path(data).name}: {dt.posterior.sizes['chain']} "
         f"chains x {dt.posterior.sizes['draw']} draws",
     )
-    n_div = int(dt.sample_stats["diverging"].sum())
-    worst = float(table["r_hat"].max())
-    if n_div or worst > 1.01:
-        err.print(
-            f"[yellow]warning:[/] {n_div} divergent transitions, max R-hat {worst:.3f}: do not trust this fit "
-            "before checking it; try more warm-up or a higher target_accept."
-        )
+    from .diagnostics import diagnose
+
+    diagnosis = diagnose(dt)
+    print_diagnosis(diagnosis)
     out.mkdir(parents=True, exist_ok=True)
     io.save(dt, out / "fit.nc")
     io.atomic_write(out / "summary.csv", lambda tmp: table.to_csv(tmp, index_label="parameter"))
+    io.atomic_write(out / "diagnostics.json", lambda tmp: tmp.write_text(json.dumps(diagnosis.to_dict(), indent=2)))
     fig = plots.plot_fit(dt, extend=extend)
     written = plots.save_figure(fig, out / "fit", formats=("png", "pdf"))
-    console.print(f"wrote {out / 'fit.nc'}, {out / 'summary.csv'}, {', '.join(written)}")
+    console.print(f"wrote {out / 'fit.nc'}, {out / 'summary.csv'}, {out / 'diagnostics.json'}, {', '.join(written)}")
 
 
 @app.command()
@@ -176,6 +174,64 @@ def laws() -> None:
             "\n".join(f"{p.name} ~ {p.prior}" for p in law.params),
         )
     console.print(t)
+
+
+def print_diagnosis(d) -> None:
+    colour = {"pass": "green", "warn": "yellow", "fail": "red"}[d.status]
+    console.print(f"diagnostics: [{colour}]{d.status.upper()}[/]")
+    for r in d.reasons[:10]:
+        console.print(f"  - {r}")
+    if len(d.reasons) > 10:
+        console.print(f"  ... and {len(d.reasons) - 10} more")
+
+
+def _load_fit(path: Path):
+    from . import io
+
+    try:
+        return io.load(path)
+    except (FileNotFoundError, ValueError, OSError) as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def check(fit_path: Annotated[Path, typer.Argument(help="A fit.nc written by `scaling fit`.")]) -> None:
+    """Run the diagnostics gate (R-hat, ESS, divergences, E-BFMI, tree depth) on a saved fit.
+
+    Exit code 1 when the gate fails.
+    """
+    from .diagnostics import diagnose
+
+    d = diagnose(_load_fit(fit_path))
+    print_diagnosis(d)
+    if len(d.table):
+        console.print(d.table.to_string(float_format=lambda v: f"{v:.4g}"))
+    if d.status == "fail":
+        raise typer.Exit(1)
+
+
+@app.command()
+def compare(
+    fits: Annotated[list[Path], typer.Argument(help="Two or more fit.nc files of different laws on the same data.")],
+) -> None:
+    """Compare saved fits by PSIS-LOO: elpd differences, stacking weights, high Pareto-k points."""
+    from .compare import compare as compare_fits
+
+    loaded = {}
+    for path in fits:
+        dt = _load_fit(path)
+        name = dt.attrs.get("law", path.stem)
+        loaded[name if name not in loaded else f"{name} ({path})"] = dt
+    try:
+        result = compare_fits(loaded)
+    except ValueError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    console.print(str(result))
+    for name, table in result.high_k.items():
+        console.print(f"high Pareto k in {name}:")
+        console.print(table.to_string(index=False))
 
 
 datasets_app = typer.Typer(help="Shipped tables and the registry of public datasets.", no_args_is_help=True)

@@ -46,6 +46,15 @@ EXPECTED = {
     "epoch_benchmarks": {"training_flop": (1e15, 1e28)},
     "ai_revenue": {"revenue_usd": (1e6, 1e12)},
     "time_horizons": {"p50_minutes": (1e-3, 1e3), "p50_ci_low": (1e-4, 1e3), "frontier": (0, 1)},
+    "frontier_models": {
+        "training_flop": (1e20, 1e27),
+        "parameters": (1e9, 3e12),
+        "training_tokens": (1e10, 5e13),
+        "mmlu": (0.25, 1.0),
+        "gpqa_diamond": (0.0, 1.0),
+        "swe_bench_verified": (0.0, 1.0),
+    },
+    "lab_revenue": {"revenue_usd": (1e6, 1e11)},
 }
 
 
@@ -73,7 +82,69 @@ def test_chinchilla_registry_matches_reference_fit_subset():
 @pytest.mark.parametrize("name", [n for n in datasets.names() if datasets.info(n).get("shipped")])
 def test_shipped_tables_cite_every_row(name):
     df = datasets.load(name)
-    assert df["source"].notna().all() and (df["source"].str.len() > 10).all()
+    cols = ["compute_source"] if name == "frontier_models" else ["source"]
+    for col in cols:
+        assert df[col].notna().all() and (df[col].str.len() > 10).all(), col
+    if name == "frontier_models":
+        scored = df[["mmlu", "gpqa_diamond", "swe_bench_verified"]].notna().any(axis=1)
+        assert (df.loc[scored, "benchmark_source"].str.len() > 10).all()
+        assert len(df) >= 40 and df["training_flop"].notna().sum() >= 40
+        assert (df["release_date"] >= "2019-01-01").all()
+    if name == "lab_revenue":
+        assert set(df["kind"]) <= {"run-rate", "annual"}
+
+
+def _documented(column: str) -> set[str]:
+    """Models whose `column` differs from the shared data with a reason (datasets/CROSSCHECK.md)."""
+    text = (REPO / "datasets" / "CROSSCHECK.md").read_text()
+    out = set()
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[1] == column:
+            out.update(m.strip() for m in cells[0].split(","))
+    return out
+
+
+def test_frontier_models_cross_check_with_epoch():
+    """Training compute within 10% and parameters within 10% of Epoch's snapshot, where both exist."""
+    ours = datasets.load("frontier_models").set_index("model")
+    epoch = pd.read_csv(shared_file("epoch_ai_models/epoch_all_ml_systems_2025-06-snapshot_pre2025.csv"))
+    epoch = epoch.drop_duplicates("Model").set_index("Model")
+    both = ours.index.intersection(epoch.index)
+    assert len(both) >= 30
+    for col, theirs_col in (("training_flop", "Training compute (FLOP)"), ("parameters", "Parameters")):
+        pairs = pd.DataFrame({"ours": ours.loc[both, col], "theirs": epoch.loc[both, theirs_col]}).dropna()
+        assert len(pairs) >= 25, col
+        rel = (pairs["ours"] / pairs["theirs"] - 1).abs()
+        off = rel[rel > 0.10].index.difference(list(_documented(col)))
+        assert off.empty, f"{col} differs by more than 10% from Epoch for {list(off)} (document it or fix it)"
+
+
+def test_frontier_models_mmlu_cross_check():
+    """MMLU within 1 point of a shared published value, or the difference is documented."""
+    ours = datasets.load("frontier_models").dropna(subset=["mmlu"]).set_index("model")["mmlu"]
+    ext = pd.read_csv(shared_file("epoch_benchmarks/external_benchmark_mmlu.csv"))
+    ext["value"] = ext["EM"].str.rstrip("%").astype(float) / 100
+    published = ext.groupby("Name")["value"].apply(list)
+    matched = [m for m in ours.index if m in published.index]
+    assert len(matched) >= 8
+    documented = _documented("mmlu")
+    for model in matched:
+        close = min(abs(ours[model] - v) for v in published[model]) <= 0.01
+        assert close or model in documented, f"{model}: MMLU {ours[model]} vs {published[model]}"
+
+
+def test_lab_revenue_cross_check_and_hold_out():
+    ours = datasets.load("lab_revenue")
+    assert ours["date"].max() < pd.Timestamp("2025-07-15")  # the shared revenue hold-out stays blind
+    theirs = pd.read_csv(shared_file("ai_company_revenue/ai_company_revenue_reports.csv"), parse_dates=["date"])
+    matched = 0
+    for _, row in ours.iterrows():
+        near = theirs[(theirs["company"] == row["company"]) & ((theirs["date"] - row["date"]).abs().dt.days <= 31)]
+        if len(near) and row["kind"] == "run-rate":
+            rel = (near["revenue_usd_annualized"] / row["revenue_usd"] - 1).abs().min()
+            matched += rel <= 0.10
+    assert matched >= 12
 
 
 def test_time_horizons_cross_check_with_shared_metr():
