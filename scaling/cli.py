@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -232,6 +233,48 @@ def compare(
     for name, table in result.high_k.items():
         console.print(f"high Pareto k in {name}:")
         console.print(table.to_string(index=False))
+
+
+@app.command("returns")
+def returns_cmd(
+    fit_path: Annotated[Path, typer.Argument(help="A fit.nc of a law that lets returns change.")],
+    baseline: Annotated[Path | None, typer.Option(help="fit.nc of a constant-returns law on the same data.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the fit with its 'derived' group here.")] = None,
+    prob: float = 0.9,
+    rope: float = 0.1,
+) -> None:
+    """Are returns diminishing? Posterior marginal returns along compute, and the verdict."""
+    from . import io
+    from .returns import returns
+
+    fit = _load_fit(fit_path)
+    base = _load_fit(baseline) if baseline else None
+    try:
+        dt, verdict = returns(fit, baseline=base, prob=prob, rope=rope)
+    except ValueError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    console.print(verdict.text)
+    if "derived" in dt.children:
+        der = dt["derived"].to_dataset()
+        t = Table(title="posterior medians along compute (94% interval)")
+        t.add_column("x")
+        names = [v for v in ("marginal_return", "elasticity", "growth_rate", "elasticity_reducible") if v in der]
+        for v in names:
+            t.add_column(v, justify="right")
+        dims = [d for d in der["mu"].dims if d != "grid"]
+        for i in np.unique(np.linspace(0, der.sizes["grid"] - 1, 6).astype(int)):
+            row = [f"{float(der['x'][i]):.3g}"]
+            for v in names:
+                q = np.quantile(der[v].isel(grid=i).values.reshape(-1), [0.03, 0.5, 0.97]) if dims else [0, 0, 0]
+                row.append(f"{q[1]:.3g} [{q[0]:.3g}, {q[2]:.3g}]")
+            t.add_row(*row)
+        console.print(t)
+        if out:
+            io.save(dt, out)
+            console.print(f"wrote {out}")
+    if verdict.category == "unreliable":
+        raise typer.Exit(1)
 
 
 datasets_app = typer.Typer(help="Shipped tables and the registry of public datasets.", no_args_is_help=True)

@@ -138,9 +138,7 @@ def _to_datatree(out, problems, law, lik, *, names, spec, seed, single) -> xr.Da
     import arviz as az
 
     n_max = max(p.n for p in problems)
-    param_names = [*law.param_names, *lik.param_names] + list(
-        law.physical({n: 1.0 for n in law.param_names}, {i.name: 0.0 for i in law.inputs}, 1.0)
-    )
+    param_names = [*law.param_names, *lik.param_names, *law.physical_names]
 
     def last(a: np.ndarray) -> np.ndarray:  # (problem, chain, draw, ...) -> (chain, draw, ..., problem)
         return a[0] if single else np.moveaxis(a, 0, -1)
@@ -343,3 +341,32 @@ def fit(
     out, _ = _sample([prepared], law_obj, lik, key[None], num_chains=num_chains, settings=settings, progress=progress)
     spec = _spec(law_obj, lik, prepared.columns, settings, num_chains)
     return _to_datatree(out, [prepared], law_obj, lik, names=["0"], spec=spec, seed=seed, single=True)
+
+
+def select_problem(fit: xr.DataTree, problem: Any) -> xr.DataTree:
+    """One problem of a :func:`fit_many` result as a single fit (padding removed).
+
+    The result works with everything that takes a :func:`fit` result
+    (:func:`scaling.diagnose`, :func:`scaling.compare`, :func:`scaling.returns`, plots).
+    """
+    import json
+
+    if "problem" not in fit["posterior"].dims:
+        raise ValueError("select_problem needs a fit_many result (a fit with a 'problem' dim).")
+    names = [str(p) for p in fit["posterior"]["problem"].values]
+    if str(problem) not in names:
+        raise ValueError(f"Unknown problem {problem!r}; the fit has {names}.")
+    i = names.index(str(problem))
+    n = int(fit["constant_data"]["n_points"].isel(problem=i))
+    groups = {}
+    for name, node in fit.children.items():
+        ds = node.to_dataset().isel(problem=i, drop=True)
+        if "point" in ds.dims:
+            ds = ds.isel(point=slice(0, n))
+        groups[name] = ds
+    out = xr.DataTree.from_dict(groups)
+    out.attrs = dict(fit.attrs)
+    for key in ("data_sha256", "excluded_rows", "notices"):
+        value = json.loads(out.attrs[key])[i]
+        out.attrs[key] = value if key == "data_sha256" else json.dumps(value)
+    return out

@@ -91,6 +91,12 @@ class Law:
     def param_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params)
 
+    @property
+    def physical_names(self) -> tuple[str, ...]:
+        """Names of the papers' parameters that :attr:`physical` adds to every posterior."""
+        theta = {n: 0.5 for n in self.param_names}
+        return tuple(self.physical(theta, {i.name: 0.0 for i in self.inputs}, 1.0))
+
     def with_priors(self, priors: Mapping[str, Prior | dict] | None) -> Law:
         """A copy with some default priors replaced (validated by name)."""
         if not priors:
@@ -168,35 +174,48 @@ def power_law() -> Law:
 def saturating_power_law() -> Law:
     r"""Power law with an irreducible term, ``y = E + A * x^(-alpha)``.
 
-    Internal form: ``log(mu / y_scale) = logaddexp(log_e, log_a0 - alpha ln(10) u)``.
+    Internal form, chosen for sampling geometry (the data pin down the level and
+    the local slope at their centre ``x0``; only the curvature is left to learn):
 
-    Papers' parameters: ``E = y_scale * exp(log_e)`` (units of y),
-    ``log_A = log_a0 + ln(y_scale) + alpha ln(10) c``; ``alpha > 0``.
+    * ``log_y0``: log of the prediction at ``x0`` relative to ``y_scale``;
+    * ``slope0``: the local log-log exponent at ``x0``, ``-d ln y / d ln x = alpha (1 - e_frac)``;
+    * ``e_frac`` in (0, 1): the irreducible share of the prediction at ``x0``;
+
+    ``alpha = slope0 / (1 - e_frac)`` and
+    ``log(mu / y_scale) = log_y0 + logaddexp(log e_frac, log(1 - e_frac) - alpha ln(10) u)``.
+
+    Papers' parameters: ``alpha``, ``E = y_scale e_frac exp(log_y0)`` (units of y),
+    ``log_A = log_y0 + log(1 - e_frac) + ln(y_scale) + alpha ln(10) c``.
     """
 
+    def alpha(th):
+        return th["slope0"] / (1.0 - th["e_frac"])
+
     def fn(u, th):
-        return jnp.logaddexp(th["log_e"], th["log_a0"] - th["alpha"] * LN10 * u["x"])
+        f = th["e_frac"]
+        return th["log_y0"] + jnp.logaddexp(jnp.log(f), jnp.log1p(-f) - alpha(th) * LN10 * u["x"])
 
     def physical(th, c, ys):
         return {
-            "E": ys * jnp.exp(th["log_e"]),
-            "log_A": th["log_a0"] + jnp.log(ys) + th["alpha"] * LN10 * c["x"],
+            "alpha": alpha(th),
+            "E": ys * th["e_frac"] * jnp.exp(th["log_y0"]),
+            "log_A": th["log_y0"] + jnp.log1p(-th["e_frac"]) + jnp.log(ys) + alpha(th) * LN10 * c["x"],
         }
 
     def from_physical(ph, c, ys):
-        return {
-            "log_e": jnp.log(ph["E"] / ys),
-            "log_a0": ph["log_A"] - jnp.log(ys) - ph["alpha"] * LN10 * c["x"],
-        }
+        e = ph["E"] / ys
+        a0 = jnp.exp(ph["log_A"] - jnp.log(ys) - ph["alpha"] * LN10 * c["x"])
+        frac = e / (e + a0)
+        return {"log_y0": jnp.log(e + a0), "e_frac": frac, "slope0": ph["alpha"] * (1.0 - frac)}
 
     return Law(
         name="saturating_power_law",
         formula="y = E + A * x^(-alpha)",
         inputs=(_x(),),
         params=(
-            Param("log_e", Prior("Normal", loc=-1.0, scale=1.5), "log(E/y_scale) (nats)"),
-            Param("log_a0", Prior("Normal", loc=-1.0, scale=1.5), "log(A x0^-alpha / y_scale)"),
-            Param("alpha", Prior("HalfNormal", scale=1.0), "exponent (dimensionless, > 0)"),
+            Param("log_y0", Prior("Normal", loc=0.0, scale=1.0), "log(y/y_scale) at x0 (nats)"),
+            Param("slope0", Prior("HalfNormal", scale=1.0), "local log-log exponent at x0 (> 0)"),
+            Param("e_frac", Prior("Uniform", low=0.0, high=1.0), "irreducible share of y at x0"),
         ),
         fn=fn,
         log_output=True,

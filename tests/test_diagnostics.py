@@ -37,7 +37,7 @@ def fits():
 def test_good_fit_passes(fits):
     d = diagnose(fits["saturating_power_law"])
     assert d.status == "pass" and d.ok and d.reasons == []
-    assert set(d.table.index) >= {"log_e", "alpha", "E", "sigma"}
+    assert set(d.table.index) >= {"e_frac", "slope0", "alpha", "E", "sigma"}
     assert (d.table["r_hat"] < 1.01).all()
     assert json.loads(json.dumps(d.to_dict()))["summary"]["divergences"] == {"fit": 0}
 
