@@ -22,6 +22,7 @@ _EXPORTS = {
     "diagnose": "diagnostics",
     "compare": "compare",
     "returns": "returns",
+    "backtest": "backtest",
     "marginal_returns": "returns",
     "save": "io",
     "load": "io",

@@ -277,6 +277,55 @@ def returns_cmd(
         raise typer.Exit(1)
 
 
+@app.command("backtest")
+def backtest_cmd(
+    data: Annotated[str, typer.Argument(help="CSV file or dataset name.")],
+    law: Annotated[str, typer.Option(help="Law name.")],
+    x: Annotated[str, typer.Option(help="Input column(s), comma-separated.")],
+    y: Annotated[str, typer.Option(help="Observed column.")],
+    cutoff: Annotated[
+        list[float] | None, typer.Option(help="Train below this split value (repeat for rolling origins).")
+    ] = None,
+    split_on: Annotated[str | None, typer.Option(help="Column to split on (default: the law's input).")] = None,
+    likelihood: Annotated[str | None, typer.Option(help="Likelihood of the Bayesian fit.")] = None,
+    where: Annotated[str | None, typer.Option(help="Row filter (excluded rows reported).")] = None,
+    dropna: Annotated[bool, typer.Option(help="Exclude rows with missing values (reported).")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write backtest.csv here.")] = None,
+    seed: int = 0,
+) -> None:
+    """Fit below a cutoff, predict above it: coverage, CRPS and errors for Bayes vs point fits."""
+    from . import io
+    from .backtest import backtest
+    from .data import DataError
+
+    if not cutoff:
+        err.print("[red]error:[/] give at least one --cutoff (in the split column's units, e.g. 8.4e22 FLOP).")
+        raise typer.Exit(2)
+    try:
+        result = backtest(
+            data,
+            law,
+            x=[c.strip() for c in x.split(",")],
+            y=y,
+            cutoffs=cutoff,
+            split_on=split_on,
+            likelihood=likelihood,
+            where=where,
+            dropna=dropna,
+            seed=seed,
+        )
+    except (DataError, ValueError) as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    console.print(str(result))
+    for note in result.notes:
+        err.print(f"note: {note}")
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        io.atomic_write(out / "backtest.csv", lambda tmp: result.table.to_csv(tmp, index=False))
+        console.print(f"wrote {out / 'backtest.csv'}")
+
+
 datasets_app = typer.Typer(help="Shipped tables and the registry of public datasets.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 

@@ -32,6 +32,7 @@ from numpyro.distributions import biject_to
 from .data import prepare
 from .inference import resolve_model
 from .laws import Law
+from .likelihoods import get_likelihood
 from .provenance import root_attrs
 
 
@@ -206,7 +207,9 @@ def fit_point(
     """
     if delta <= 0:
         raise ValueError(f"The 'delta' parameter of fit_point must be > 0. Got {delta!r} instead.")
-    law_obj, lik = resolve_model(law, None, priors, law_options)
+    law_obj = resolve_model(law, None, priors, law_options)[0]
+    # Huber loss needs y > 0 (positive laws, on log y) or finite scores; no likelihood's extra rules apply
+    lik = get_likelihood("lognormal" if law_obj.log_output else "normal")
     prep = prepare(data, law_obj, lik, x=x, y=y, dropna=dropna, where=where, units=units)
     starts = prior_starts(law_obj, n_starts, seed) if init is None else init
     init_int = _internal_init(
