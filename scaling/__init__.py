@@ -1,7 +1,9 @@
 """scaling: Bayesian scaling-law fits on CPU or GPU.
 
 Public names are re-exported lazily so that ``import scaling`` (and the CLI's
-``--help``) does not pay for importing JAX, numpyro and ArviZ.
+``--help``) does not pay for importing JAX, numpyro and ArviZ. No module is named
+after a function it exports (``predict`` lives in ``prediction``), so
+``scaling.<name>`` means the same thing whatever was imported first.
 """
 
 from __future__ import annotations
@@ -17,13 +19,18 @@ _EXPORTS = {
     "select_problem": "inference",
     "fit_point": "point",
     "hoffmann_grid": "point",
-    "predict": "predict",
+    "predict": "prediction",
     "summary": "tables",
     "diagnose": "diagnostics",
-    "compare": "compare",
-    "returns": "returns",
-    "backtest": "backtest",
-    "marginal_returns": "returns",
+    "compare": "comparison",
+    "returns": "diminishing",
+    "backtest": "backtesting",
+    "forecast": "forecasting",
+    "crossing": "forecasting",
+    "frontier": "forecasting",
+    "compose": "forecasting",
+    "plot_fan": "plots",
+    "marginal_returns": "diminishing",
     "save": "io",
     "load": "io",
     "plot_fit": "plots",

@@ -217,7 +217,7 @@ def compare(
     fits: Annotated[list[Path], typer.Argument(help="Two or more fit.nc files of different laws on the same data.")],
 ) -> None:
     """Compare saved fits by PSIS-LOO: elpd differences, stacking weights, high Pareto-k points."""
-    from .compare import compare as compare_fits
+    from .comparison import compare as compare_fits
 
     loaded = {}
     for path in fits:
@@ -245,7 +245,7 @@ def returns_cmd(
 ) -> None:
     """Are returns diminishing? Posterior marginal returns along compute, and the verdict."""
     from . import io
-    from .returns import returns
+    from .diminishing import returns
 
     fit = _load_fit(fit_path)
     base = _load_fit(baseline) if baseline else None
@@ -295,7 +295,7 @@ def backtest_cmd(
 ) -> None:
     """Fit below a cutoff, predict above it: coverage, CRPS and errors for Bayes vs point fits."""
     from . import io
-    from .backtest import backtest
+    from .backtesting import backtest
     from .data import DataError
 
     if not cutoff:
@@ -324,6 +324,58 @@ def backtest_cmd(
         out.mkdir(parents=True, exist_ok=True)
         io.atomic_write(out / "backtest.csv", lambda tmp: result.table.to_csv(tmp, index=False))
         console.print(f"wrote {out / 'backtest.csv'}")
+
+
+@app.command("forecast")
+def forecast_cmd(
+    data: Annotated[str, typer.Argument(help="CSV file or dataset name.")],
+    x: Annotated[str, typer.Option(help="Date column (ISO dates or decimal years).")],
+    y: Annotated[str, typer.Option(help="Capability column (e.g. p50_minutes).")],
+    threshold: Annotated[float | None, typer.Option(help="Capability level to time, in y's units.")] = None,
+    horizon: Annotated[str, typer.Option(help="Forecast to this date or year.")] = "2030",
+    where: Annotated[str | None, typer.Option(help="Row filter, e.g. 'frontier == 1'.")] = None,
+    direction: Annotated[str, typer.Option(help="'up' (capability) or 'down' (loss).")] = "up",
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("results/forecast"),
+    seed: int = 0,
+) -> None:
+    """Fit trend shapes to a capability series, stack them, and time a threshold: fan chart + tables."""
+    from . import io, plots
+    from .data import DataError
+    from .forecasting import forecast
+
+    console.print(f"fitting {y} against {x} with 3 trend shapes (exponential, quadratic, logistic)...")
+    try:
+        fc = forecast(
+            data,
+            x=x,
+            y=y,
+            horizon=horizon,
+            threshold=threshold,
+            direction=direction,
+            where=where,
+            fit_kwargs={"progress": None},
+            seed=seed,
+        )
+    except (DataError, ValueError) as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    console.print("[bold]assumptions[/]")
+    for a in fc.assumptions:
+        console.print(f"  - {a}")
+    table = fc.quantile_table()
+    console.print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    out.mkdir(parents=True, exist_ok=True)
+    io.atomic_write(out / "forecast_quantiles.csv", lambda tmp: table.to_csv(tmp, index=False))
+    io.atomic_write(out / "assumptions.txt", lambda tmp: tmp.write_text("\n".join(fc.assumptions) + "\n"))
+    if fc.crossing is not None:
+        console.print(
+            f"[bold]when does the trend reach {threshold:g}?[/] P(not by {fc.crossing.horizon:.0f}) = "
+            f"{fc.crossing.p_never:.2f}"
+        )
+        console.print(fc.crossing.table.to_string(index=False))
+        io.atomic_write(out / "crossing_quantiles.csv", lambda tmp: fc.crossing.table.to_csv(tmp, index=False))
+    written = plots.save_figure(plots.plot_fan(fc), out / "fan", formats=("png", "pdf"))
+    console.print(f"wrote {out}/forecast_quantiles.csv, assumptions.txt, {', '.join(written)}")
 
 
 datasets_app = typer.Typer(help="Shipped tables and the registry of public datasets.", no_args_is_help=True)

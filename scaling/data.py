@@ -159,12 +159,15 @@ def _numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series:
 
 def to_decimal_year(values: pd.Series, col: str, source: str, df: pd.DataFrame) -> pd.Series:
     """Dates (ISO strings or datetimes) or decimal years -> decimal years (float)."""
-    if pd.api.types.is_numeric_dtype(values):
+    if pd.api.types.is_datetime64_any_dtype(values):
+        dates = values
+    elif pd.api.types.is_numeric_dtype(values):
         return values.astype(float)
-    numeric = pd.to_numeric(values, errors="coerce")
-    if numeric.notna().sum() == values.notna().sum():
-        return numeric.astype(float)
-    dates = pd.to_datetime(values, errors="coerce", format="mixed")
+    else:
+        numeric = pd.to_numeric(values, errors="coerce")
+        if numeric.notna().sum() == values.notna().sum():
+            return numeric.astype(float)
+        dates = pd.to_datetime(values, errors="coerce", format="mixed")
     bad = dates.isna() & values.notna()
     if bad.any():
         first = values.index[bad][0]

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .predict import model_from_fit, predict
+from .prediction import model_from_fit, predict
 
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -125,3 +125,61 @@ def save_figure(fig, path, formats: tuple[str, ...] = ("png",), dpi: int = 200) 
         atomic_write(target, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=dpi))
         out.append(str(target))
     return out
+
+
+def plot_fan(fc, *, size: str = "double", log_y: bool = True, probs: tuple[float, ...] = (0.5, 0.8, 0.95)):
+    """Fan chart of a :class:`scaling.forecasting.Forecast`: data, stacked bands, each shape's median,
+    the threshold and (lower panel) the distribution of the crossing date with P(not by horizon).
+    """
+    from matplotlib.figure import Figure
+
+    rows = 2 if fc.crossing is not None else 1
+    fig = Figure(figsize=(SIZES[size][0], SIZES[size][1] * (1.4 if rows == 2 else 1)), layout="constrained")
+    axes = fig.subplots(rows, 1, sharex=True, height_ratios=[3, 1][:rows], squeeze=False)[:, 0]
+    ax = axes[0]
+    first = next(iter(fc.fits.values()))
+    ax.scatter(
+        first["constant_data"]["t"].values,
+        first["observed_data"]["y"].values,
+        s=14,
+        color=PALETTE[3],
+        zorder=3,
+        label="data",
+        edgecolor="white",
+        linewidth=0.4,
+    )
+    for i, (p, lo, hi) in enumerate(_bands(fc.stacked, probs)):
+        ax.fill_between(fc.grid_years, lo, hi, color=PALETTE[0], alpha=0.15 + 0.12 * i, lw=0, label=f"{p:.0%} stacked")
+    for k, (name, d) in enumerate(fc.draws.items()):
+        ax.plot(
+            fc.grid_years,
+            np.median(d, axis=0),
+            color=PALETTE[(k + 1) % len(PALETTE)],
+            lw=1.2,
+            label=f"{name} median (w={fc.weights[name]:.2f})",
+        )
+    if fc.crossing is not None:
+        ax.axhline(fc.crossing.threshold, color="0.3", ls="--", lw=0.8, label="threshold")
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_ylabel(json_col(first, "y") or "y")
+    ax.legend(fontsize=6, frameon=False, ncol=2)
+    ax.set_title("forecast by trend shape, stacked by PSIS-LOO weights", fontsize=9)
+    if fc.crossing is not None:
+        c = fc.crossing
+        hit = c.dates[np.isfinite(c.dates)]
+        axes[1].hist(hit, bins=40, color=PALETTE[0], alpha=0.7)
+        axes[1].set_ylabel("draws")
+        axes[1].set_xlabel("year the trend reaches the threshold")
+        axes[1].text(
+            0.99,
+            0.9,
+            f"P(not by {c.horizon:.0f}) = {c.p_never:.2f}",
+            transform=axes[1].transAxes,
+            ha="right",
+            va="top",
+            fontsize=7,
+        )
+    else:
+        ax.set_xlabel("year")
+    return fig

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from scaling.backtest import backtest, crps, score
+from scaling.backtesting import backtest, crps, score
 from scaling.cli import app
 
 BENCHMARKS = ["mmlu", "arc_c", "hellaswag", "winogrande", "truthfulqa", "gsm8k", "xwinograd", "humaneval"]

@@ -118,6 +118,13 @@ def test_dates_and_where_filter(tmp_path):
         prepare(p, law, LN, x="date", y="h", where="keep ===")
 
 
+def test_datetime_columns_become_decimal_years():
+    law = get_law("exponential_trend")
+    dates = pd.to_datetime(["2020-01-01", "2021-07-02", "2022-01-01", "2023-01-01", "2024-01-01"])
+    prep = prepare(pd.DataFrame({"d": dates, "h": [1.0, 2.0, 4.0, 8.0, 16.0]}), law, LN, x="d", y="h")
+    np.testing.assert_allclose(prep.u["t"], [2020.0, 2021.5, 2022.0, 2023.0, 2024.0], atol=0.01)
+
+
 def test_wrong_number_of_inputs():
     with pytest.raises(DataError, match="takes 2 input column"):
         prepare({"n": [1.0] * 9, "loss": [1.0] * 9}, get_law("chinchilla"), LN, x="n", y="loss")

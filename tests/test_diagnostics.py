@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 import scaling
 from scaling.cli import app
-from scaling.compare import compare
+from scaling.comparison import compare
 from scaling.diagnostics import diagnose, ebfmi
 
 SETTINGS = {"num_warmup": 500, "num_samples": 500, "num_chains": 4, "seed": 0}

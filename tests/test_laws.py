@@ -28,6 +28,8 @@ def test_registry_and_options():
         "broken_power_law",
         "logistic",
         "exponential_trend",
+        "quadratic_trend",
+        "logistic_trend",
     }
     assert "floor" not in get_law("logistic", floor=0.25).param_names
     assert "floor" in get_law("logistic").param_names
@@ -92,3 +94,17 @@ def test_likelihood_law_compatibility():
         get_likelihood("beta").check_law(get_law("power_law"))
     with pytest.raises(ValueError, match="Unknown likelihood 'poisson'"):
         get_likelihood("poisson")
+
+
+def test_no_module_shadows_an_exported_name():
+    """``scaling.predict`` must be the function whatever was imported first."""
+    import importlib
+    import pkgutil
+
+    import scaling
+
+    modules = {m.name for m in pkgutil.iter_modules(scaling.__path__)}
+    assert not modules & set(scaling._EXPORTS), modules & set(scaling._EXPORTS)
+    for name, module in scaling._EXPORTS.items():
+        importlib.import_module(f"scaling.{module}")
+        assert getattr(scaling, name) is getattr(importlib.import_module(f"scaling.{module}"), name)

@@ -86,6 +86,24 @@ def exponential_trend(rng):
     return {"t": t, "y": y}, truth, {}
 
 
+def quadratic_trend(rng):
+    t = np.sort(rng.uniform(2015.0, 2025.0, 60))
+    c = t.mean()
+    truth = {"growth": 1.0, "curvature": 0.15, "sigma": 0.2}
+    y = 3.0 * np.exp(
+        truth["growth"] * (t - c) + 0.5 * truth["curvature"] * (t - c) ** 2 + 0.2 * rng.normal(size=t.size)
+    )
+    truth["y_at_center"] = 3.0
+    return {"t": t, "y": y}, truth, {}
+
+
+def logistic_trend(rng):
+    t = np.sort(rng.uniform(2012.0, 2026.0, 50))
+    truth = {"ceiling": 200.0, "knee_year": 2021.0, "growth": 1.2, "sigma": 0.1}
+    log_mu = np.log(truth["ceiling"]) - np.logaddexp(0.0, truth["growth"] * (truth["knee_year"] - t))
+    return {"t": t, "y": np.exp(log_mu + 0.1 * rng.normal(size=t.size))}, truth, {}
+
+
 CASES = {
     "power_law": (power_law, "power_law"),
     "saturating_power_law": (saturating_power_law, "saturating_power_law"),
@@ -94,6 +112,8 @@ CASES = {
     "logistic": (logistic, "logistic"),
     "logistic_binomial": (logistic_binomial, "logistic"),
     "exponential_trend": (exponential_trend, "exponential_trend"),
+    "quadratic_trend": (quadratic_trend, "quadratic_trend"),
+    "logistic_trend": (logistic_trend, "logistic_trend"),
 }
 
 

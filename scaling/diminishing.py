@@ -52,7 +52,7 @@ import xarray as xr
 
 from .diagnostics import diagnose
 from .laws import LN10, Law
-from .predict import model_from_fit
+from .prediction import model_from_fit
 
 CONSTANT_BY_CONSTRUCTION = ("power_law", "exponential_trend")
 
@@ -208,7 +208,7 @@ def returns(
     x_range = (float(x[0]), float(x[-1]))
     comparison, note, w_flex, p_flat_flex = None, "", 1.0, p_flat
     if baseline is not None:
-        from .compare import compare
+        from .comparison import compare
 
         base_law = model_from_fit(baseline)[0]
         if base_law.name not in CONSTANT_BY_CONSTRUCTION:

@@ -36,7 +36,7 @@ from .diagnostics import diagnose
 from .inference import fit, resolve_model
 from .laws import Law
 from .point import fit_point
-from .predict import predict, transform_inputs
+from .prediction import predict, transform_inputs
 
 METHODS = ("bayes", "huber", "least_squares")
 
