@@ -378,6 +378,71 @@ def forecast_cmd(
     console.print(f"wrote {out}/forecast_quantiles.csv, assumptions.txt, {', '.join(written)}")
 
 
+@app.command("plan")
+def plan_cmd(
+    company: Annotated[
+        str, typer.Option(help="Company whose run-rate revenue maps capability to revenue.")
+    ] = "Anthropic",
+    start: Annotated[float, typer.Option(help="Year the commitment is made.")] = 2026.0,
+    horizon: Annotated[float, typer.Option(help="Last year of the cone.")] = 2030.0,
+    lead_time: Annotated[float, typer.Option(help="Years from commitment to the compute arriving.")] = 1.5,
+    gross_margin: Annotated[float, typer.Option(help="Gross margin in (0, 1].")] = 0.8,
+    compute_share: Annotated[float, typer.Option(help="Compute's share of the cost of revenue, (0, 1].")] = 1.0,
+    amortisation_years: Annotated[float, typer.Option(help="Straight-line amortisation period.")] = 5.0,
+    efficiency_gain: Annotated[float, typer.Option(help="Price-performance gain per year (chip depreciation).")] = 1.4,
+    percentile: Annotated[float, typer.Option(help="Revenue percentile that must still pay, in (0, 100).")] = 10.0,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("results/plan"),
+    seed: int = 0,
+) -> None:
+    """Revenue cone from the capability forecast, and how much compute one can commit to."""
+    from . import io, plots
+    from .data import DataError
+    from .economics import run_plan
+
+    try:
+        r = run_plan(
+            company=company,
+            start=start,
+            horizon=horizon,
+            lead_time=lead_time,
+            gross_margin=gross_margin,
+            compute_share=compute_share,
+            amortisation_years=amortisation_years,
+            efficiency_gain=efficiency_gain,
+            percentile=percentile,
+            seed=seed,
+        )
+    except (DataError, ValueError) as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    console.print("[bold]assumptions[/]")
+    for a in r.assumptions:
+        console.print(f"  - {a}")
+    console.print("[bold]revenue cone ($B per year)[/]")
+    console.print((r.cone.set_index("year") / 1e9).round(2).to_string())
+    console.print("[bold]compute plan[/]")
+    console.print(r.plan.summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    console.print("[bold]model-as-a-company P&L[/]")
+    console.print(r.pnl.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    out.mkdir(parents=True, exist_ok=True)
+    io.save(r.tree, out / "plan.nc")
+    for name, table in (
+        ("cone", r.cone),
+        ("plan_summary", r.plan.summary),
+        ("can_pay_curve", r.plan.curve),
+        ("pnl", r.pnl),
+    ):
+        io.atomic_write(out / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
+    written = []
+    for name, fig in (
+        ("cone", plots.plot_cone(r)),
+        ("can_pay", plots.plot_can_pay(r.plan)),
+        ("pnl", plots.plot_pnl(r.pnl)),
+    ):
+        written += plots.save_figure(fig, out / name, formats=("png", "pdf"))
+    console.print(f"wrote {out}/plan.nc, cone.csv, plan_summary.csv, can_pay_curve.csv, pnl.csv, {', '.join(written)}")
+
+
 datasets_app = typer.Typer(help="Shipped tables and the registry of public datasets.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 

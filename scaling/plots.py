@@ -183,3 +183,57 @@ def plot_fan(fc, *, size: str = "double", log_y: bool = True, probs: tuple[float
     else:
         ax.set_xlabel("year")
     return fig
+
+
+def plot_cone(result, *, size: str = "double"):
+    """Revenue cone (10/50/90% and 25/75%) from capability draws beside the naive extrapolation."""
+    fig, ax = _new_axes(size)
+    der = result.tree["derived"]
+    years = der["year"].values
+    for name, colour, label in (
+        ("revenue", PALETTE[0], "via capability"),
+        ("naive_revenue", PALETTE[1], "naive trend"),
+    ):
+        d = der[name].values
+        lo, med, hi = np.percentile(d, [10, 50, 90], axis=0)
+        ax.fill_between(years, lo, hi, color=colour, alpha=0.25, lw=0, label=f"{label}: 10-90%")
+        ax.plot(years, med, color=colour, lw=1.5, label=f"{label}: median")
+    ax.set_yscale("log")
+    ax.set_xlabel("year")
+    ax.set_ylabel("revenue (USD per year)")
+    ax.set_title("cone of uncertainty of revenue", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    return fig
+
+
+def plot_can_pay(p, *, size: str = "single"):
+    """P(can pay) against the compute commitment, with the affordable and newsvendor commitments marked."""
+    fig, ax = _new_axes(size)
+    ax.plot(p.curve["commitment"] / 1e9, 1 - p.curve["p_cannot_pay"], color=PALETTE[0], lw=1.5)
+    ax.axvline(p.affordable_commitment / 1e9, color=PALETTE[3], ls="--", lw=1, label=f"affordable at p{p.percentile:g}")
+    ax.axvline(p.newsvendor_commitment / 1e9, color=PALETTE[2], ls=":", lw=1, label="newsvendor optimum")
+    ax.set_xlabel("compute commitment ($B capex)")
+    ax.set_ylabel("P(can pay)")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=6, frameon=False)
+    return fig
+
+
+def plot_pnl(pnl, *, size: str = "single"):
+    """Per-generation profit and company P&L (median with 10-90% bars), $B, symlog scale."""
+    fig, ax = _new_axes(size)
+    g = pnl["generation"].to_numpy()
+    for col, colour, off, label in (
+        ("generation_profit", PALETTE[0], -0.1, "generation profit"),
+        ("company_pnl", PALETTE[3], 0.1, "company P&L"),
+    ):
+        med = pnl[f"{col}_p50"].to_numpy() / 1e9
+        err = [med - pnl[f"{col}_p10"].to_numpy() / 1e9, pnl[f"{col}_p90"].to_numpy() / 1e9 - med]
+        ax.errorbar(g + off, med, yerr=err, fmt="o", ms=3, color=colour, label=label)
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_yscale("symlog", linthresh=0.1)
+    ax.set_xticks(g, [f"{int(y)}" for y in pnl["trained_in"]])
+    ax.set_xlabel("generation trained in")
+    ax.set_ylabel("$B")
+    ax.legend(fontsize=6, frameon=False)
+    return fig

@@ -1,0 +1,136 @@
+"""Capability -> revenue -> compute plan: closed forms, monotonicity, validation, end to end."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from scaling import economics as econ
+from scaling.cli import app
+
+
+def test_anchor_20b_of_compute_supports_100b_revenue():
+    assert econ.supported_revenue(20e9, gross_margin=0.8) == pytest.approx(100e9)
+    assert econ.affordable_compute(100e9, gross_margin=0.8) == pytest.approx(20e9)
+    assert econ.annual_cost_rate(5.0) == pytest.approx(0.2)  # 1 GW ~ $50B over 5 years ~ $10B a year
+    assert 50e9 * econ.annual_cost_rate(5.0) == pytest.approx(10e9)
+    assert econ.annual_cost_rate(5.0, efficiency_gain=1.4) == pytest.approx(1 - 1 / 1.4)
+
+
+def test_degenerate_revenue_gives_closed_forms():
+    r, g, s, d = 100e9, 0.8, 0.5, 0.25
+    p = econ.plan(np.full(1000, r), year=2028, gross_margin=g, compute_share=s, amortisation_years=4)
+    expected = s * (1 - g) * r / d
+    assert p.affordable_commitment == pytest.approx(expected)
+    assert p.newsvendor_commitment == pytest.approx(expected)
+    assert p.critical_fractile == pytest.approx((g * d / (s * (1 - g))) / (g * d / (s * (1 - g)) + d))
+    curve = econ.plan(
+        np.full(10, r),
+        year=2028,
+        gross_margin=g,
+        compute_share=s,
+        amortisation_years=4,
+        commitments=[0.5 * expected, 2 * expected],
+    ).curve
+    assert list(curve["p_cannot_pay"]) == [0.0, 1.0]
+    assert curve["expected_revenue_lost"].iloc[0] == pytest.approx(0.5 * expected * d / (s * (1 - g)))
+    assert curve["expected_idle_cost"].iloc[1] == pytest.approx(expected * d)
+
+
+def test_newsvendor_matches_brute_force():
+    rng = np.random.default_rng(0)
+    revenue = np.exp(rng.normal(np.log(50e9), 0.6, size=20000))
+    p = econ.plan(revenue, year=2028, commitments=np.linspace(0, 200e9, 2001))
+    best = p.curve.loc[p.curve["expected_cost"].idxmin(), "commitment"]
+    assert best == pytest.approx(p.newsvendor_commitment, rel=0.03)
+
+
+def test_affordable_commitment_is_monotone():
+    rng = np.random.default_rng(1)
+    revenue = np.exp(rng.normal(np.log(50e9), 0.8, size=5000))
+    by_pct = [econ.plan(revenue, year=2028, percentile=q).affordable_commitment for q in (5, 10, 25, 50)]
+    assert np.all(np.diff(by_pct) > 0)
+    by_margin = [econ.plan(revenue, year=2028, gross_margin=g).affordable_commitment for g in (0.5, 0.7, 0.9)]
+    assert np.all(np.diff(by_margin) < 0)  # higher margin: less of revenue is cost of revenue to spend
+    by_revenue = [econ.plan(revenue * k, year=2028).affordable_commitment for k in (1, 2, 4)]
+    assert np.all(np.diff(by_revenue) > 0)
+    by_depreciation = [econ.plan(revenue, year=2028, efficiency_gain=q).affordable_commitment for q in (1.0, 1.4, 2.0)]
+    assert np.all(np.diff(by_depreciation) <= 0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"gross_margin": 1.2}, "'gross_margin' parameter of plan must be in \\(0, 1\\]"),
+        ({"gross_margin": 0.0}, "'gross_margin'"),
+        ({"compute_share": -0.1}, "'compute_share'"),
+        ({"percentile": 0}, "'percentile' parameter of plan must be in \\(0, 100\\)"),
+        ({"percentile": 100}, "'percentile'"),
+        ({"lead_time": -1}, "'lead_time' parameter of plan must be >= 0"),
+        ({"amortisation_years": 0}, "'amortisation_years'"),
+        ({"underbuy_cost": -1.0}, "'underbuy_cost'"),
+        ({"commitments": [-5.0]}, "commitments"),
+    ],
+)
+def test_input_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        econ.plan(np.full(10, 1e9), year=2028, **kwargs)
+    with pytest.raises(ValueError, match="non-negative"):
+        econ.plan(np.array([1e9, -1.0]), year=2028)
+
+
+def test_generation_pnl():
+    years = np.array([2026.0, 2027.0, 2028.0])
+    revenue = np.full((10, 3), 2e8 / 0.8)  # gross profit $0.2B a year
+    pnl = econ.generation_pnl(revenue, years, first_year=2026, first_cost=1e8, cost_growth=10, gross_margin=0.8)
+    assert list(pnl["generation"]) == [0, 1]  # generation 2 would sell in 2029, past the cone
+    assert pnl.loc[0, "generation_profit_p50"] == pytest.approx(2e8 - 1e8)  # $0.1B model earning $0.2B
+    assert pnl.loc[0, "company_pnl_p50"] == pytest.approx(2e8 - 1e9)  # while the next costs $1B
+    assert pnl.loc[0, "p_company_profitable"] == 0.0
+
+
+def test_end_to_end_on_shipped_data(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = econ.run_plan(horizon=2029.0, fit_kwargs={"num_warmup": 500, "num_samples": 500}, seed=0)
+    der = r.tree["derived"]
+    for name in ("capability", "revenue", "naive_revenue", "affordable_capex_demand", "p_cannot_pay"):
+        assert name in der, name
+    assert der["revenue"].dims == ("sample", "year") and der.sizes["sample"] >= 1000
+    assert "revenue_elasticity" in r.tree["revenue_mapping"]
+    assert float(r.tree["revenue_mapping"]["revenue_elasticity"].median()) > 0  # revenue rises with capability
+    first = r.cone.iloc[0]
+    assert first["revenue_p10"] < first["revenue_p50"] < first["revenue_p90"]
+    assert 1e9 < first["naive_p50"] < 1e11  # 2026 run-rate of a lab growing ~10x a year from $4B mid-2025
+    assert 0 < r.plan.affordable_commitment < r.plan.newsvendor_commitment
+    import xarray as xr
+
+    from scaling.io import save
+
+    save(r.tree, tmp_path / "plan.nc")
+    assert "derived" in xr.load_datatree(tmp_path / "plan.nc", engine="h5netcdf").children
+
+
+def test_cli_plan(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = CliRunner().invoke(app, ["plan", "--horizon", "2029", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "largest commitment affordable at p10" in text and "revenue mapping" in text
+    for name in (
+        "plan.nc",
+        "cone.csv",
+        "plan_summary.csv",
+        "can_pay_curve.csv",
+        "pnl.csv",
+        "cone.png",
+        "can_pay.png",
+        "pnl.png",
+    ):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert set(pd.read_csv(tmp_path / "cone.csv").columns) >= {"year", "revenue_p10", "revenue_p50", "naive_p50"}
+    result = CliRunner().invoke(app, ["plan", "--gross-margin", "1.5", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "gross_margin" in result.output
