@@ -299,6 +299,18 @@ def generation_pnl(
     return pd.DataFrame(rows)
 
 
+def breakeven(pnl: pd.DataFrame, prob: float = 0.5) -> str:
+    """When the company breaks even under the cone: the first generation with P(company P&L > 0) >= ``prob``."""
+    ok = pnl[pnl["p_company_profitable"] >= prob]
+    if len(ok) == 0:
+        return f"the company does not break even (P >= {prob:g}) within the cone"
+    row = ok.iloc[0]
+    return (
+        f"the company breaks even from the generation trained in {int(row['trained_in'])} "
+        f"(P(profit) = {row['p_company_profitable']:.2f}, training cost ${row['training_cost'] / 1e9:g}B)"
+    )
+
+
 # ----------------------------------------------------------------------------- end to end
 @dataclass
 class PlanResult:
@@ -418,7 +430,8 @@ def run_plan(
         f"amortisation {amortisation_years:g} years, price-performance x{efficiency_gain:g}/year "
         f"(yearly cost {p.cost_rate:.1%} of capex)",
         f"pessimistic scenario: revenue percentile {percentile:g}",
-        f"model generations: first costs ${first_cost / 1e9:g}B in {start:g}, each {cost_growth:g}x the last",
+        f"model generations: first costs ${first_cost / 1e9:g}B in {start:g}, each {cost_growth:g}x the last; "
+        + breakeven(pnl),
     ]
     from .provenance import canonical_json, versions
 

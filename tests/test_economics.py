@@ -89,6 +89,9 @@ def test_generation_pnl():
     assert pnl.loc[0, "generation_profit_p50"] == pytest.approx(2e8 - 1e8)  # $0.1B model earning $0.2B
     assert pnl.loc[0, "company_pnl_p50"] == pytest.approx(2e8 - 1e9)  # while the next costs $1B
     assert pnl.loc[0, "p_company_profitable"] == 0.0
+    assert "does not break even" in econ.breakeven(pnl)
+    richer = econ.generation_pnl(revenue * 100, years, first_year=2026, first_cost=1e8, cost_growth=10)
+    assert "breaks even from the generation trained in 2026" in econ.breakeven(richer)
 
 
 def test_end_to_end_on_shipped_data(tmp_path):
