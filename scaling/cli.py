@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,19 @@ from rich.table import Table
 app = typer.Typer(help="Bayesian scaling-law fits on CPU or GPU.", no_args_is_help=True, add_completion=False)
 console = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+
+
+@contextmanager
+def user_errors():
+    """Turn invalid-input errors (bad data, bad arguments) into one message and exit code 2."""
+    from .data import DataError
+
+    try:
+        yield
+    except (DataError, ValueError) as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+
 
 _PRIOR = re.compile(r"^\s*(\w+)\s*=\s*(\w+)\s*\((.*)\)\s*$")
 
@@ -102,9 +116,9 @@ def fit(
     extend: Annotated[float, typer.Option(help="Extrapolate the plot this many decades/years.")] = 0.0,
 ) -> None:
     """Fit a law with NUTS; write fit.nc, summary.csv, diagnostics.json and fit.png/pdf to OUT."""
-    from .data import DataError, describe_exclusions
+    from .data import describe_exclusions
 
-    try:
+    with user_errors():
         priors = dict(parse_prior(p) for p in prior or [])
         options = dict(parse_option(o) for o in option or [])
         import warnings
@@ -133,9 +147,6 @@ def fit(
         for w in caught:
             if issubclass(w.category, UserWarning):
                 err.print(f"[yellow]warning:[/] {w.message}")
-    except (DataError, ValueError) as e:
-        err.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
     excluded = json.loads(dt.attrs["excluded_rows"])
     if excluded:
         err.print(describe_exclusions(excluded))
@@ -224,11 +235,8 @@ def compare(
         dt = _load_fit(path)
         name = dt.attrs.get("law", path.stem)
         loaded[name if name not in loaded else f"{name} ({path})"] = dt
-    try:
+    with user_errors():
         result = compare_fits(loaded)
-    except ValueError as e:
-        err.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
     console.print(str(result))
     for name, table in result.high_k.items():
         console.print(f"high Pareto k in {name}:")
@@ -249,11 +257,8 @@ def returns_cmd(
 
     fit = _load_fit(fit_path)
     base = _load_fit(baseline) if baseline else None
-    try:
+    with user_errors():
         dt, verdict = returns(fit, baseline=base, prob=prob, rope=rope)
-    except ValueError as e:
-        err.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
     console.print(verdict.text)
     if "derived" in dt.children:
         der = dt["derived"].to_dataset()
@@ -296,12 +301,11 @@ def backtest_cmd(
     """Fit below a cutoff, predict above it: coverage, CRPS and errors for Bayes vs point fits."""
     from . import io
     from .backtesting import backtest
-    from .data import DataError
 
     if not cutoff:
         err.print("[red]error:[/] give at least one --cutoff (in the split column's units, e.g. 8.4e22 FLOP).")
         raise typer.Exit(2)
-    try:
+    with user_errors():
         result = backtest(
             data,
             law,
@@ -314,9 +318,6 @@ def backtest_cmd(
             dropna=dropna,
             seed=seed,
         )
-    except (DataError, ValueError) as e:
-        err.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
     console.print(str(result))
     for note in result.notes:
         err.print(f"note: {note}")
@@ -340,11 +341,10 @@ def forecast_cmd(
 ) -> None:
     """Fit trend shapes to a capability series, stack them, and time a threshold: fan chart + tables."""
     from . import io, plots
-    from .data import DataError
     from .forecasting import forecast
 
     console.print(f"fitting {y} against {x} with 3 trend shapes (exponential, quadratic, logistic)...")
-    try:
+    with user_errors():
         fc = forecast(
             data,
             x=x,
@@ -356,9 +356,6 @@ def forecast_cmd(
             fit_kwargs={"progress": None},
             seed=seed,
         )
-    except (DataError, ValueError) as e:
-        err.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
     console.print("[bold]assumptions[/]")
     for a in fc.assumptions:
         console.print(f"  - {a}")
@@ -396,10 +393,9 @@ def plan_cmd(
 ) -> None:
     """Revenue cone from the capability forecast, and how much compute one can commit to."""
     from . import io, plots
-    from .data import DataError
     from .economics import run_plan
 
-    try:
+    with user_errors():
         r = run_plan(
             company=company,
             start=start,
@@ -412,9 +408,6 @@ def plan_cmd(
             percentile=percentile,
             seed=seed,
         )
-    except (DataError, ValueError) as e:
-        err.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
     console.print("[bold]assumptions[/]")
     for a in r.assumptions:
         console.print(f"  - {a}")
@@ -464,15 +457,11 @@ def datasets_list() -> None:
 @datasets_app.command("show")
 def datasets_show(name: str, rows: int = 5) -> None:
     """Show a dataset's source, licence, citation, columns (with units) and first rows."""
-    from .data import DataError
     from .datasets import SCHEMA, info, load
 
-    try:
+    with user_errors():
         entry = info(name)
         df = load(name)
-    except DataError as e:
-        err.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None
     console.print(f"[bold]{name}[/]: {entry.get('title', '')}")
     for key in ("homepage", "licence", "citation", "notes"):
         if entry.get(key):
