@@ -163,6 +163,7 @@ def run(
         zs.append(z)
         stats.append(st)
         if progress is not None:
+            jax.block_until_ready(state)  # dispatch is asynchronous: wait, so the bar shows real progress
             progress(chunk)
     z = jax.tree.map(lambda *a: jnp.concatenate(a, axis=1)[:, num_warmup:], *zs)
     st = [np.concatenate([np.asarray(s[i]) for s in stats], axis=1)[:, num_warmup:] for i in range(len(STAT_FIELDS))]

@@ -130,7 +130,7 @@ def _sample(problems, law, lik, keys, *, num_chains, settings, progress):
     finally:
         if bar is not None:
             bar.stop()
-    return {k: v.reshape((n_prob, num_chains) + v.shape[1:]) for k, v in out.items()}, length
+    return {k: v.reshape((n_prob, num_chains) + v.shape[1:]) for k, v in out.items()}
 
 
 def _to_datatree(out, problems, law, lik, *, names, spec, seed, single) -> xr.DataTree:
@@ -266,7 +266,7 @@ def fit_many(
         keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(len(items)))
     elif keys.shape[0] != len(items):
         raise ValueError(f"keys must have one key per dataset ({len(items)}). Got shape {keys.shape}.")
-    out, _ = _sample(problems, law_obj, lik, keys, num_chains=num_chains, settings=settings, progress=progress)
+    out = _sample(problems, law_obj, lik, keys, num_chains=num_chains, settings=settings, progress=progress)
     spec = _spec(law_obj, lik, problems[0].columns, settings, num_chains)
     return _to_datatree(
         out, problems, law_obj, lik, names=[str(k) for k, _ in items], spec=spec, seed=seed, single=False
@@ -338,7 +338,7 @@ def fit(
     law_obj, lik = resolve_model(law, likelihood, priors, law_options)
     prepared = prepare(data, law_obj, lik, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where, units=units)
     key = jax.random.fold_in(jax.random.key(seed), 0) if rng_key is None else rng_key
-    out, _ = _sample([prepared], law_obj, lik, key[None], num_chains=num_chains, settings=settings, progress=progress)
+    out = _sample([prepared], law_obj, lik, key[None], num_chains=num_chains, settings=settings, progress=progress)
     spec = _spec(law_obj, lik, prepared.columns, settings, num_chains)
     return _to_datatree(out, [prepared], law_obj, lik, names=["0"], spec=spec, seed=seed, single=True)
 
