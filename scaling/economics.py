@@ -7,8 +7,8 @@ Revenue mapping. Log revenue is linear in log capability,
 ``ln R = ln R0 + b ln(cap / cap0)``: each doubling of capability multiplies
 revenue by ``2^b``. It is a :func:`~scaling.laws.power_law` of revenue against
 capability (``b = -alpha``), fitted with NUTS to a revenue history against the
-frontier capability at the same dates (:func:`fit_revenue_mapping`), or given as
-scenario draws. Its residual scatter ``sigma`` is part of the cone.
+frontier capability at the same dates (:func:`fit_revenue_mapping`), or set by the
+user as scenario parameters (:func:`scenario_revenue`). Its residual scatter ``sigma`` is part of the cone.
 
 Affordability. With gross margin ``g`` (revenue minus cost of revenue, over
 revenue) and compute's share ``s`` of the cost of revenue, revenue ``R`` pays for
@@ -232,6 +232,35 @@ def revenue_from_capability(
         s = sigma[rng.integers(0, sigma.size, size=rev.shape[0])][:, None]
         rev = rev * np.exp(s * rng.normal(size=rev.shape))
     return rev
+
+
+def scenario_revenue(
+    capability_draws: np.ndarray,
+    *,
+    revenue_at: float,
+    capability_at: float,
+    factor_per_doubling: float,
+    factor_sd: float = 0.0,
+    sigma: float = 0.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Revenue draws from a user-set mapping instead of a fitted one.
+
+    ``R = revenue_at * (cap / capability_at)^b`` with ``b = log2(factor)``, where
+    ``log2(factor)`` is drawn from ``Normal(log2(factor_per_doubling), factor_sd)`` per
+    draw and a lognormal scatter ``sigma`` (nats) is added: "each doubling of
+    capability multiplies revenue by about ``factor_per_doubling``".
+    """
+    where = "scenario_revenue"
+    _check_positive("revenue_at", revenue_at, where)
+    _check_positive("capability_at", capability_at, where)
+    _check_positive("factor_per_doubling", factor_per_doubling, where)
+    _check_positive("factor_sd", factor_sd, where, allow_zero=True)
+    _check_positive("sigma", sigma, where, allow_zero=True)
+    cap = np.asarray(capability_draws, dtype=float)
+    rng = np.random.default_rng(seed)
+    b = rng.normal(np.log2(factor_per_doubling), factor_sd, size=(cap.shape[0],) + (1,) * (cap.ndim - 1))
+    return revenue_at * (cap / capability_at) ** b * np.exp(sigma * rng.normal(size=cap.shape))
 
 
 def naive_revenue(

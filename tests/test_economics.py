@@ -81,6 +81,18 @@ def test_input_validation(kwargs, match):
         econ.plan(np.array([1e9, -1.0]), year=2028)
 
 
+def test_scenario_mapping():
+    cap = np.array([[60.0, 120.0, 240.0]])
+    r = econ.scenario_revenue(cap, revenue_at=4e9, capability_at=60.0, factor_per_doubling=3.0)
+    np.testing.assert_allclose(r[0], [4e9, 12e9, 36e9])
+    spread = econ.scenario_revenue(
+        np.tile(cap, (4000, 1)), revenue_at=4e9, capability_at=60.0, factor_per_doubling=3.0, factor_sd=0.3, sigma=0.2
+    )
+    assert np.median(spread[:, 2]) == pytest.approx(36e9, rel=0.05) and spread[:, 2].std() > 0
+    with pytest.raises(ValueError, match="'factor_per_doubling'"):
+        econ.scenario_revenue(cap, revenue_at=4e9, capability_at=60.0, factor_per_doubling=-2)
+
+
 def test_generation_pnl():
     years = np.array([2026.0, 2027.0, 2028.0])
     revenue = np.full((10, 3), 2e8 / 0.8)  # gross profit $0.2B a year
