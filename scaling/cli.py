@@ -23,6 +23,30 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 
+@app.callback()
+def _setup() -> None:
+    """Bayesian scaling-law fits on CPU or GPU."""
+    enable_compilation_cache()
+
+
+def enable_compilation_cache() -> None:
+    """Use JAX's persistent compilation cache (``$SCALING_JAX_CACHE``, default ``~/.cache/scaling/jax``).
+
+    A second CLI run in a new process then loads the compiled sampler from disk instead of
+    compiling it again. Set ``SCALING_JAX_CACHE=off`` to disable.
+    """
+    import os
+
+    where = os.environ.get("SCALING_JAX_CACHE", str(Path.home() / ".cache" / "scaling" / "jax"))
+    if where.lower() == "off":
+        return
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", where)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
 @contextmanager
 def user_errors():
     """Turn invalid-input errors (bad data, bad arguments) into one message and exit code 2."""
