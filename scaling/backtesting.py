@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from .data import DataError, as_frame, prepare
+from .data import DataError, as_frame, prepare, to_decimal_year
 from .diagnostics import diagnose
 from .inference import fit, resolve_model
 from .laws import Law
@@ -85,7 +85,11 @@ def _split_values(df: pd.DataFrame, law: Law, xs: list[str], split_on: str | Non
     if split_on is not None:
         if split_on not in df.columns:
             raise DataError(f"split_on column {split_on!r} not found; columns are {list(df.columns)}.")
-        return pd.to_numeric(df[split_on], errors="coerce")
+        values = to_decimal_year(df[split_on], split_on, str(df.attrs.get("source", "data")), df)
+        if values.isna().any():
+            r = values.index[values.isna()][0]
+            raise DataError(f"split_on column {split_on!r} is missing a value in row {r}; filter it with where=.")
+        return values
     if len(law.inputs) == 1:
         inp = law.inputs[0]
         vals = transform_inputs(law, {inp.name: df[xs[0]].to_numpy()})[inp.name]
@@ -189,7 +193,8 @@ def backtest(
     Parameters
     ----------
     data, law, x, y, likelihood, priors, law_options, where, dropna, units : as in :func:`scaling.fit`.
-    cutoff, cutoffs : split value(s) in the split column's natural units (FLOP, or decimal year).
+    cutoff, cutoffs : split value(s) in the split column's natural units (FLOP, or decimal year
+        for dates: ``split_on="release_date", cutoff=2024.0``).
     split_on : column to split on (default: the law's input; 6 N D for chinchilla).
     methods : any of ``"bayes"``, ``"huber"``, ``"least_squares"``.
     fit_kwargs, point_kwargs : extra arguments for :func:`scaling.fit` / :func:`scaling.fit_point`

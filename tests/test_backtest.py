@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -45,6 +46,32 @@ def test_synthetic_backtest_is_calibrated_and_rolling():
     assert (bayes["coverage_95"] >= 0.8).all(), bayes
     assert (bayes["median_abs_log_error"] < 0.05).all()
     assert (t.groupby("cutoff")["n_train"].first().diff().dropna() > 0).all()
+
+
+def test_split_on_a_date_column():
+    rng = np.random.default_rng(3)
+    dates = pd.date_range("2019-01-01", periods=30, freq="70D")
+    flop = np.logspace(21, 25, 30)
+    data = pd.DataFrame(
+        {
+            "release_date": dates.strftime("%Y-%m-%d"),
+            "flop": flop,
+            "loss": 3.0 * (flop / 1e21) ** -0.05 * np.exp(0.01 * rng.normal(size=30)),
+        }
+    )
+    bt = backtest(
+        data,
+        "power_law",
+        x="flop",
+        y="loss",
+        cutoff=2023.5,
+        split_on="release_date",
+        methods=["huber"],
+        point_kwargs={"n_bootstrap": 50},
+    )
+    row = bt.table.iloc[0]
+    assert row["n_train"] + row["n_test"] == 30 and row["n_test"] > 0
+    assert row["n_train"] == int((dates < "2023-07-02").sum())
 
 
 def test_bad_arguments():
