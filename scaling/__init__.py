@@ -34,6 +34,8 @@ _EXPORTS = {
     "plot_can_pay": "plots",
     "plot_pnl": "plots",
     "plan": "economics",
+    "run_spec": "studies",
+    "load_spec": "spec",
     "run_plan": "economics",
     "marginal_returns": "diminishing",
     "save": "io",

@@ -193,6 +193,27 @@ def fit(
     console.print(f"wrote {out / 'fit.nc'}, {out / 'summary.csv'}, {out / 'diagnostics.json'}, {', '.join(written)}")
 
 
+@app.command("run")
+def run_cmd(
+    spec: Annotated[Path, typer.Argument(help="A fit spec, e.g. fits/metr_doubling.toml.")],
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: the spec's [outputs] dir).")] = None,
+    force: Annotated[bool, typer.Option(help="Refit even if finished results for this spec exist.")] = False,
+) -> None:
+    """Run a study from its spec: fit, diagnostics, comparison, returns, forecast, report.html."""
+    from .studies import run_spec
+
+    with user_errors():
+        folder = run_spec(spec, out=out, force=force)
+    import pandas as pd
+
+    print_summary(pd.read_csv(folder / "summary.csv", index_col="parameter"), f"{spec.stem}: posterior summary")
+    diagnosis = json.loads((folder / "diagnostics.json").read_text())
+    console.print(f"diagnostics: {diagnosis['status'].upper()}")
+    if (folder / "returns.json").exists():
+        console.print(json.loads((folder / "returns.json").read_text())["text"])
+    console.print(f"results in {folder}/ (open {folder / 'report.html'} in a browser)")
+
+
 @app.command()
 def laws() -> None:
     """List the laws with their formulas, inputs and parameters."""

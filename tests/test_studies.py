@@ -1,0 +1,109 @@
+"""Fit specs and `scaling run`: shipped studies, reuse, spec errors, interrupted runs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scaling.cli import app
+from scaling.spec import SpecError, load_spec
+from scaling.studies import run_spec
+
+from .conftest import REPO
+
+FAST = {"sampler": {"num_warmup": 300, "num_samples": 500, "num_chains": 4}}
+SPECS = sorted((REPO / "fits").glob("*.toml"))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_shipped_spec_runs_and_reports(spec, tmp_path):
+    out = run_spec(spec, out=tmp_path / spec.stem, overrides=FAST)
+    for name in ("fit.nc", "summary.csv", "diagnostics.json", "fit.png", "fit.pdf", "report.html", "spec.json"):
+        assert (out / name).stat().st_size > 0, name
+    html = (out / "report.html").read_text()
+    for heading in ("Data", "Fit", "Diagnostics gate", "Provenance"):
+        assert f"<h2>{heading}</h2>" in html
+    assert "data:image/png;base64," in html  # self-contained
+    parsed = load_spec(spec)
+    if "returns" in parsed:
+        assert "Are returns diminishing?" in html and (out / "returns.json").exists()
+    if "forecast" in parsed:
+        assert (out / "fan.png").exists() and (out / "crossing_quantiles.csv").exists()
+    if "compare" in parsed:
+        assert (out / "comparison.csv").exists()
+
+
+def test_reuse_and_force(tmp_path):
+    spec = REPO / "fits" / "frontier_mmlu.toml"
+    out = run_spec(spec, out=tmp_path / "r", overrides=FAST)
+    stamp = (out / "fit.nc").stat().st_mtime_ns
+    run_spec(spec, out=out, overrides=FAST)
+    assert (out / "fit.nc").stat().st_mtime_ns == stamp  # unchanged spec and data: reused
+    run_spec(spec, out=out, overrides=FAST, force=True)
+    assert (out / "fit.nc").stat().st_mtime_ns != stamp
+    run_spec(spec, out=out, overrides={"sampler": {**FAST["sampler"], "seed": 1}})
+    assert json.loads((out / "spec.json").read_text())["spec"]["sampler"]["seed"] == 1  # changed spec: refitted
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "s.toml"
+    p.write_text(text)
+    return p
+
+
+BASE = '[data]\nsource = "time_horizons"\n[model]\nlaw = "exponential_trend"\nx = ["release_date"]\ny = "p50_minutes"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (BASE.replace("exponential_trend", "kaplan_law"), r"s\.toml: \[model\] law: unknown law 'kaplan_law'"),
+        (BASE + "[sampler]\nnum_samples = -5\n", r"s\.toml: \[sampler\] num_samples must be an int >= 1; got -5"),
+        (
+            BASE + '[model.priors]\ngrowth = {dist = "Gauss", loc = 0, scale = 1}\n',
+            r"s\.toml: \[model\]: Unknown prior distribution 'Gauss'",
+        ),
+        (
+            BASE + '[model.priors]\nslope = {dist = "Normal", loc = 0, scale = 1}\n',
+            r"s\.toml: \[model\]: .*\['slope'\] do not name parameters",
+        ),
+        (BASE + "[sampler]\nchains = 4\n", r"unknown key 'chains' in \[sampler\]"),
+        (BASE + "[plots]\nsize = 1\n", r"unknown table \[plots\]"),
+        (BASE.replace('"time_horizons"', '"missing.csv"'), r"\[data\] source 'missing.csv' is neither"),
+        (BASE + '[sampler]\nnum_warmup = "many"\n', r"\[sampler\] num_warmup must be an int"),
+    ],
+)
+def test_spec_errors_name_the_key_and_file(tmp_path, text, match):
+    with pytest.raises(SpecError, match=match):
+        load_spec(write(tmp_path, text))
+
+
+def test_missing_column_names_spec_and_column(tmp_path):
+    spec = write(tmp_path, BASE.replace('y = "p50_minutes"', 'y = "p99_minutes"'))
+    with pytest.raises(SpecError, match=r"s\.toml: \[data\]/\[model\]: .*\['p99_minutes'\] not found"):
+        run_spec(spec, out=tmp_path / "o", overrides=FAST)
+    result = CliRunner().invoke(app, ["run", str(spec), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "p99_minutes" in result.output
+
+
+def test_killed_run_leaves_previous_outputs_intact(tmp_path):
+    spec = REPO / "fits" / "frontier_mmlu.toml"
+    out = run_spec(spec, out=tmp_path / "keep", overrides=FAST)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code = f"import sys; from scaling.studies import run_spec; run_spec({str(spec)!r}, out={str(out)!r}, force=True)"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".keep.tmp-*/fit.nc")):
+        time.sleep(0.05)  # kill it mid-way: after it started writing its new outputs
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert after == before
+    run_spec(spec, out=out, overrides=FAST)  # the next run cleans up what the killed one left
+    assert not list(tmp_path.glob(".keep.tmp-*"))
