@@ -33,18 +33,23 @@ def enable_compilation_cache() -> None:
     """Use JAX's persistent compilation cache (``$SCALING_JAX_CACHE``, default ``~/.cache/scaling/jax``).
 
     A second CLI run in a new process then loads the compiled sampler from disk instead of
-    compiling it again. Set ``SCALING_JAX_CACHE=off`` to disable.
+    compiling it again. Set ``SCALING_JAX_CACHE=off`` to disable. Only environment defaults are
+    set (JAX reads them when a command first imports it), so start-up does not import JAX, and
+    ``JAX_*`` variables the user set win.
     """
     import os
 
     where = os.environ.get("SCALING_JAX_CACHE", str(Path.home() / ".cache" / "scaling" / "jax"))
     if where.lower() == "off":
         return
-    import jax
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", where)
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
-    jax.config.update("jax_compilation_cache_dir", where)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+def columns(text: str) -> list[str]:
+    """``"params_N, tokens_D"`` -> ``["params_N", "tokens_D"]``."""
+    return [c.strip() for c in text.split(",")]
 
 
 @contextmanager
@@ -154,7 +159,7 @@ def fit(
             dt = inference.fit(
                 data,
                 law,
-                x=[c.strip() for c in x.split(",")],
+                x=columns(x),
                 y=y,
                 likelihood=likelihood,
                 priors=priors,
@@ -354,7 +359,7 @@ def backtest_cmd(
         result = backtest(
             data,
             law,
-            x=[c.strip() for c in x.split(",")],
+            x=columns(x),
             y=y,
             cutoffs=cutoff,
             split_on=split_on,

@@ -225,6 +225,7 @@ def forecast(
     start: float | str | None = None,
     n_grid_per_year: int = 24,
     fit_kwargs: Mapping[str, Any] | None = None,
+    fits: Mapping[str, xr.DataTree] | None = None,
     seed: int = 0,
 ) -> Forecast:
     """Fit trend shapes to ``y`` against date ``x``, stack them, and (optionally) time a threshold.
@@ -232,14 +233,16 @@ def forecast(
     The forecast is for the law's mean curve (the trend of the frontier), so a
     crossing date is when the *trend* reaches the threshold. Shapes are stacked by
     PSIS-LOO stacking weights; a shape that fails the diagnostics gate gets weight 0
-    and is reported.
+    and is reported. ``fits`` may hold shapes already fitted to the same data (by
+    name); only the others are fitted.
     """
     from .comparison import compare
     from .diagnostics import diagnose
     from .inference import fit
 
     fit_kwargs = {"seed": seed, **(fit_kwargs or {})}
-    fits = {s: fit(data, s, x=x, y=y, where=where, **fit_kwargs) for s in shapes}
+    given = dict(fits or {})
+    fits = {s: given[s] if s in given else fit(data, s, x=x, y=y, where=where, **fit_kwargs) for s in shapes}
     assumptions = []
     gate = {s: diagnose(f) for s, f in fits.items()}
     ok = {s: f for s, f in fits.items() if gate[s].ok}

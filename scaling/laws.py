@@ -126,6 +126,10 @@ def override_priors(params: tuple[Param, ...], priors: Mapping[str, Prior | dict
     return tuple(replace(p, prior=as_prior(priors[p.name])) if p.name in priors else p for p in params)
 
 
+def _t() -> Input:
+    return Input("t", "year", "date (ISO date or decimal year); enters as years from c")
+
+
 def _x(doc: str = "x in its natural units (e.g. training FLOP); enters as log10(x) - c") -> Input:
     return Input("x", "log10", doc)
 
@@ -433,7 +437,7 @@ def exponential_trend() -> Law:
     return Law(
         name="exponential_trend",
         formula="log y = log y0 + g * (t - t0); doubling time = ln 2 / g",
-        inputs=(Input("t", "year", "date (ISO date or decimal year); enters as years from c"),),
+        inputs=(_t(),),
         params=(
             Param("log_y0", Prior("Normal", loc=0.0, scale=3.0), "log(y/y_scale) at year c"),
             Param("growth", Prior("Normal", loc=0.0, scale=2.0), "growth rate (nats per year)"),
@@ -470,7 +474,7 @@ def quadratic_trend() -> Law:
     return Law(
         name="quadratic_trend",
         formula="log y = log y0 + g (t - t0) + k (t - t0)^2 / 2; k > 0 super-exponential",
-        inputs=(Input("t", "year", "date (ISO date or decimal year); enters as years from c"),),
+        inputs=(_t(),),
         params=(
             Param("log_y0", Prior("Normal", loc=0.0, scale=3.0), "log(y/y_scale) at year c"),
             Param("growth", Prior("Normal", loc=0.0, scale=2.0), "growth rate at year c (nats per year)"),
@@ -513,7 +517,7 @@ def logistic_trend() -> Law:
     return Law(
         name="logistic_trend",
         formula="log y = L - softplus(g (m - t)); ceiling exp(L), knee at year m",
-        inputs=(Input("t", "year", "date (ISO date or decimal year); enters as years from c"),),
+        inputs=(_t(),),
         params=(
             Param("log_ceiling", Prior("Normal", loc=3.0, scale=3.0), "log(ceiling / y_scale)"),
             Param("growth", Prior("HalfNormal", scale=2.0), "early growth rate (nats per year)"),

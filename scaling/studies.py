@@ -197,6 +197,7 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
                 direction=f.get("direction", "up"),
                 shapes=f.get("shapes", ("exponential_trend", "quadratic_trend", "logistic_trend")),
                 fit_kwargs=s,
+                fits=fits,  # the law and [compare] shapes already fitted to the same rows are reused
             )
         qt = fc.quantile_table()
         qt.to_csv(tmp / "forecast_quantiles.csv", index=False)
