@@ -13,6 +13,10 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+from .runtime import enable_compilation_cache as _enable_compilation_cache  # noqa: E402
+
+_enable_compilation_cache()  # a new process loads compiled samplers from disk (SCALING_JAX_CACHE=off disables)
+
 _EXPORTS = {
     "fit": "inference",
     "fit_many": "inference",
@@ -41,6 +45,13 @@ _EXPORTS = {
     "save": "io",
     "load": "io",
     "plot_fit": "plots",
+    "plot_posterior": "plots",
+    "plot_forest": "plots",
+    "plot_comparison": "plots",
+    "plot_elasticity": "plots",
+    "plot_trace": "plots",
+    "plot_rank": "plots",
+    "save_figure": "plots",
     "get_law": "laws",
     "LAWS": "laws",
     "Law": "laws",

@@ -30,7 +30,7 @@ revenue at that year.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,6 +195,7 @@ def fit_revenue_mapping(
     trend (a date law such as :func:`~scaling.laws.exponential_trend`). The result is a
     ``power_law`` fit of revenue against capability; ``b = -alpha`` (revenue
     multiplies by ``2^b`` per doubling of capability), stored as ``revenue_elasticity``.
+    Sampled with ``target_accept=0.95`` unless ``fit_kwargs`` say otherwise (few points).
     """
     from .inference import fit
     from .prediction import predict
@@ -210,6 +211,8 @@ def fit_revenue_mapping(
         )
     cap = predict(capability_fit, list(df["date"])).median(("chain", "draw")).values
     data = pd.DataFrame({"capability": cap, "revenue_usd": df["revenue_usd"].to_numpy(dtype=float)})
+    # a handful of points leaves sigma's posterior reaching towards 0: take smaller steps there
+    fit_kwargs = {"target_accept": 0.95, **fit_kwargs}
     mapping = fit(data, "power_law", x="capability", y="revenue_usd", **fit_kwargs)
     mapping["posterior"]["revenue_elasticity"] = -mapping["posterior"]["alpha"]
     return mapping
@@ -275,7 +278,7 @@ def naive_revenue(
         df = df[df["company"] == company]
     if kind is not None and "kind" in df.columns:
         df = df[df["kind"] == kind]
-    f = fit(df, "exponential_trend", x="date", y="revenue_usd", **fit_kwargs)
+    f = fit(df, "exponential_trend", x="date", y="revenue_usd", **{"target_accept": 0.95, **fit_kwargs})
     return trend_draws(f, years), f
 
 
@@ -352,6 +355,18 @@ class PlanResult:
     assumptions: list[str]
 
 
+def _require_pass(fit: xr.DataTree, what: str) -> None:
+    """Refuse to build a plan on a fit that fails the diagnostics gate."""
+    from .diagnostics import diagnose
+
+    gate = diagnose(fit)
+    if gate.status == "fail":
+        raise ValueError(
+            f"The plan cannot use {what}: its fit fails the diagnostics gate ({'; '.join(gate.reasons[:4])}). "
+            "Try more warm-up (num_warmup), a higher target_accept, or another seed."
+        )
+
+
 def run_plan(
     capability: Any = "time_horizons",
     revenue: Any = "lab_revenue",
@@ -372,6 +387,7 @@ def run_plan(
     cost_growth: float = 10.0,
     shapes: Sequence[str] = ("exponential_trend", "quadratic_trend", "logistic_trend"),
     fit_kwargs: dict[str, Any] | None = None,
+    fits: Mapping[str, xr.DataTree] | None = None,
     seed: int = 0,
 ) -> PlanResult:
     """Capability forecast -> revenue mapping -> cone of revenue -> compute plan -> P&L, as draws.
@@ -385,14 +401,21 @@ def run_plan(
     The cone has no economic ceiling (market size, GDP): it grows as fast as the
     capability trend and the fitted mapping imply, and the stacked trend shapes may
     include super-exponential growth. Read its far end as "what the trends say".
+
+    ``fits`` may hold trend shapes already fitted to the same capability rows (by law
+    name, as :func:`~scaling.forecasting.forecast` takes them); only the others are fitted.
     """
     from .data import as_frame
     from .forecasting import forecast
 
-    for name, value in (("lead_time", lead_time),):
-        _check_positive(name, value, "run_plan", allow_zero=True)
+    # checked before any fitting (plan and generation_pnl check them again after minutes of sampling)
+    _check_positive("lead_time", lead_time, "run_plan", allow_zero=True)
     _check_fraction("gross_margin", gross_margin, "run_plan")
+    _check_fraction("compute_share", compute_share, "run_plan")
     _check_percentile(percentile, "run_plan")
+    annual_cost_rate(amortisation_years, efficiency_gain)
+    _check_positive("first_cost", first_cost, "run_plan")
+    _check_positive("cost_growth", cost_growth, "run_plan")
     if horizon <= start + lead_time:
         raise ValueError(f"horizon ({horizon}) must be after start + lead_time ({start + lead_time}).")
     fit_kwargs = {"seed": seed, **(fit_kwargs or {})}
@@ -406,14 +429,17 @@ def run_plan(
         n_grid_per_year=4,
         shapes=shapes,
         fit_kwargs=fit_kwargs,
+        fits=fits,
         seed=seed,
     )
     years_grid = fc.grid_years
     rev_df = as_frame(revenue)
     cap_fit = fc.fits["exponential_trend"] if "exponential_trend" in fc.fits else next(iter(fc.fits.values()))
     mapping = fit_revenue_mapping(rev_df, cap_fit, company=company, **fit_kwargs)
+    _require_pass(mapping, f"the revenue mapping (ln revenue on ln {y}, {company})")
     revenue_draws = revenue_from_capability(mapping, fc.stacked, seed=seed)
-    naive, _ = naive_revenue(rev_df, years_grid, company=company, **fit_kwargs)
+    naive, naive_fit = naive_revenue(rev_df, years_grid, company=company, **fit_kwargs)
+    _require_pass(naive_fit, f"the revenue trend ({company})")
     arrival = start + lead_time
     j = int(np.argmin(np.abs(years_grid - arrival)))
     p = plan(

@@ -59,11 +59,22 @@ def run_spec(
 
     Writes ``fit.nc``, ``summary.csv``, ``diagnostics.json``, ``fit.png``/``fit.pdf``,
     ``spec.json``, and, as the spec asks, ``comparison.csv``, ``returns.json``,
-    ``forecast_quantiles.csv``, ``crossing_quantiles.csv``, ``fan.png``; and ``report.html``.
+    ``forecast_quantiles.csv``, ``crossing_quantiles.csv``, ``fan.png``, the ``[plan]`` outputs
+    (see :func:`_plan_study`); the figures ``comparison.png``/``.pdf`` (with ``[compare]``, when
+    the comparison is reliable), ``elasticity.png``/``.pdf`` (with ``[returns]``, unless the verdict
+    is unreliable), ``trace.png``/``.pdf`` and ``rank.png``/``.pdf`` (the appendix's sampler
+    diagnostics); and ``report.html``.
     """
     spec = load_spec(path, overrides)
+    if "by" in spec["data"]:
+        raise SpecError(
+            f"{spec['_path']}: [data] by splits the data into many problems; run it with `scaling fit-many`."
+        )
     clean = {k: v for k, v in spec.items() if not k.startswith("_")}
-    sid = spec_id({"spec": clean, "data_sha256": _source_hash(spec["data"]["source"])})
+    hashes = {"data_sha256": _source_hash(spec["data"]["source"])}
+    if "plan" in spec:
+        hashes["revenue_sha256"] = _source_hash(spec["plan"]["revenue"])
+    sid = spec_id({"spec": clean, **hashes})
     out = Path(out or spec.get("outputs", {}).get("dir", f"results/{Path(path).stem}"))
     _recover(out)
     for stale in out.parent.glob(f".{out.name}.tmp-*"):  # left by a run that was killed
@@ -81,6 +92,8 @@ def run_spec(
     try:
         try:
             _run_into(spec, clean, sid, tmp)
+        except SpecError:
+            raise
         except DataError as e:
             raise SpecError(f"{spec['_path']}: [data]/[model]: {e}") from None
         _swap_in(tmp, out)
@@ -162,7 +175,13 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
             comp = compare(fits)
         if comp.table is not None:
             comp.table.to_csv(tmp / "comparison.csv", index_label="law")
-            body = report.table_html(comp.table) + report.bullets(comp.reasons)
+            cfig = plots.plot_comparison(comp)
+            plots.save_figure(cfig, tmp / "comparison", formats=("png", "pdf"))
+            body = (
+                report.figure_tag(cfig, "PSIS-LOO comparison: elpd with standard errors and stacking weights")
+                + report.table_html(comp.table)
+                + report.bullets(comp.reasons)
+            )
         else:
             body = report.paragraph(str(comp), "unreliable")
         sections.append(("Law comparison (PSIS-LOO)", body))
@@ -178,9 +197,14 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
         kwargs = {k: spec["returns"][k] for k in ("prob", "rope") if k in spec["returns"]}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _, verdict = returns(main, baseline=baseline, **kwargs)
+            with_returns, verdict = returns(main, baseline=baseline, **kwargs)
         (tmp / "returns.json").write_text(json.dumps(verdict.to_dict(), indent=2))
-        sections.append(("Are returns diminishing?", f"<p class='verdict'>{report.html.escape(verdict.text)}</p>"))
+        body = f"<p class='verdict'>{report.html.escape(verdict.text)}</p>"
+        if verdict.category != "unreliable" and "derived" in with_returns.children:
+            efig = plots.plot_elasticity(with_returns, rope=kwargs.get("rope", 0.1))
+            plots.save_figure(efig, tmp / "elasticity", formats=("png", "pdf"))
+            body += report.figure_tag(efig, "returns along compute (or time): posterior median and 50/80/95% bands")
+        sections.append(("Are returns diminishing?", body))
     if "forecast" in spec:
         from .forecasting import forecast
 
@@ -212,6 +236,9 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
             )
             body += report.table_html(fc.crossing.table, False)
         sections.append(("Forecast", body))
+    if "plan" in spec:
+        sections.append(_plan_study(spec, fits, common, tmp))
+    sections.append(_appendix(main, tmp))
     sections.append(
         (
             "Provenance",
@@ -224,3 +251,102 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
     )
     (tmp / "report.html").write_text(report.render(title, sections))
     (tmp / "spec.json").write_text(json.dumps({"spec_id": sid, "spec": clean}, indent=2, default=str))
+
+
+def _appendix(main: Any, tmp: Path) -> tuple[str, str]:
+    """Trace and rank plots of the main fit's sampled parameters; writes ``trace`` and ``rank`` png/pdf."""
+    from . import plots, report
+
+    trace, rank = plots.plot_trace(main), plots.plot_rank(main)
+    plots.save_figure(trace, tmp / "trace", formats=("png", "pdf"))
+    plots.save_figure(rank, tmp / "rank", formats=("png", "pdf"))
+    body = (
+        report.paragraph(
+            "Trace plots (each chain's marginal and its draws in order) and rank plots (Vehtari et al. 2021: "
+            "each chain's histogram of the ranks of all draws pooled; uniform when the chains agree) of the "
+            "main fit's sampled parameters. The numbers behind them are in the diagnostics gate above."
+        )
+        + report.figure_tag(trace, "trace plots")
+        + report.figure_tag(rank, "rank plots")
+    )
+    return "Appendix: sampler diagnostics", body
+
+
+def _plan_study(spec: dict[str, Any], fits: dict[str, Any], common: dict[str, Any], tmp: Path) -> tuple[str, str]:
+    """The ``[plan]`` study: :func:`scaling.economics.run_plan` on the spec's capability data.
+
+    Trend shapes not fitted yet are fitted here with the same rows, units and sampler as the
+    main fit (and added to ``fits``), so run_plan refits none of them. Writes ``plan.nc``,
+    ``cone.csv``, ``plan_summary.csv``, ``can_pay_curve.csv``, ``pnl.csv``, ``cone.png``,
+    ``can_pay.png``, ``pnl.png``; returns the report section.
+    """
+    from . import io, plots, report
+    from .economics import run_plan
+    from .inference import fit
+
+    d, m, s = spec["data"], spec["model"], spec.get("sampler", {})
+    p = dict(spec["plan"])
+    shapes, revenue = p.pop("shapes"), p.pop("revenue")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for law in shapes:
+            if law not in fits:
+                fits[law] = fit(d["source"], law, x=m["x"], y=m["y"], **common, **s)
+        try:
+            r = run_plan(
+                d["source"],
+                revenue,
+                x=m["x"][0],
+                y=m["y"],
+                where=d.get("where"),
+                shapes=shapes,
+                fit_kwargs=s,
+                fits={law: fits[law] for law in shapes},
+                seed=s.get("seed", 0),
+                **p,
+            )
+        except ValueError as e:
+            raise SpecError(f"{spec['_path']}: [plan]: {e}") from None
+    io.save(r.tree, tmp / "plan.nc")
+    for name, table in (
+        ("cone", r.cone),
+        ("plan_summary", r.plan.summary),
+        ("can_pay_curve", r.plan.curve),
+        ("pnl", r.pnl),
+    ):
+        table.to_csv(tmp / f"{name}.csv", index=False)
+    figs = {"cone": plots.plot_cone(r), "can_pay": plots.plot_can_pay(r.plan), "pnl": plots.plot_pnl(r.pnl)}
+    for name, fig in figs.items():
+        fig.savefig(tmp / f"{name}.png", dpi=200)
+    billions = r.cone.set_index("year") / 1e9
+    billions.columns = [f"{c} ($B/yr)" for c in billions.columns]
+    pl = r.plan
+    body = (
+        report.paragraph(
+            f"Capability draws ({m['y']}, stacked trend shapes) pushed through a revenue mapping fitted to "
+            f"{p['company']}'s run-rate reports give the cone of revenue; compute committed in {p['start']:g} "
+            f"arrives in {pl.year:.1f} and is paid from revenue then. The cone has no economic ceiling "
+            "(market size, GDP): its far end is what the trends say."
+        )
+        + report.bullets(r.assumptions)
+        + report.figure_tag(figs["cone"], "revenue cone beside the naive extrapolation")
+        + report.table_html(billions)
+        + f"<p class='verdict'>{report.html.escape(_plan_headline(pl))}</p>"
+        + report.figure_tag(figs["can_pay"], "P(can pay) against the compute commitment")
+        + report.table_html(pl.summary.assign(value=[f"{v:.5g}" for v in pl.summary["value"]]), False)
+        + report.figure_tag(figs["pnl"], "model-as-a-company P&L by generation")
+        + report.table_html(r.pnl, False)
+    )
+    return "Revenue cone and compute plan", body
+
+
+def _plan_headline(pl: Any) -> str:
+    def usd(v: float) -> str:
+        return f"${v / 1e12:.3g}T" if abs(v) >= 1e12 else f"${v / 1e9:.3g}B"
+
+    short = float((pl.demand_draws < pl.newsvendor_commitment).mean())
+    return (
+        f"Largest commitment affordable at revenue p{pl.percentile:g}: {usd(pl.affordable_commitment)} of capex "
+        f"({usd(pl.affordable_commitment * pl.cost_rate)} a year). Commitment minimising expected cost "
+        f"(newsvendor): {usd(pl.newsvendor_commitment)}, with P(cannot pay) = {short:.2f}."
+    )

@@ -149,3 +149,42 @@ def test_cli_plan(tmp_path):
     assert set(pd.read_csv(tmp_path / "cone.csv").columns) >= {"year", "revenue_p10", "revenue_p50", "naive_p50"}
     result = CliRunner().invoke(app, ["plan", "--gross-margin", "1.5", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "gross_margin" in result.output
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"compute_share": 2.0}, "'compute_share' parameter of run_plan"),
+        ({"efficiency_gain": 0.5}, "'efficiency_gain'"),
+        ({"amortisation_years": 0}, "'amortisation_years'"),
+        ({"first_cost": -1.0}, "'first_cost' parameter of run_plan"),
+        ({"cost_growth": 0.0}, "'cost_growth' parameter of run_plan"),
+    ],
+)
+def test_run_plan_checks_its_inputs_before_fitting(monkeypatch, kwargs, match):
+    import scaling.forecasting
+
+    def no_fit(*args, **kw):
+        raise AssertionError("run_plan started fitting before checking its inputs")
+
+    monkeypatch.setattr(scaling.forecasting, "forecast", no_fit)
+    with pytest.raises(ValueError, match=match):
+        econ.run_plan(**kwargs)
+
+
+def test_run_plan_passes_fitted_shapes_to_the_forecast(monkeypatch):
+    import scaling.forecasting
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def spy(*args, **kw):
+        seen.update(kw)
+        raise Stop
+
+    monkeypatch.setattr(scaling.forecasting, "forecast", spy)
+    with pytest.raises(Stop):
+        econ.run_plan(fits={"exponential_trend": "already fitted"})
+    assert seen["fits"] == {"exponential_trend": "already fitted"}

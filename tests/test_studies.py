@@ -8,7 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import xarray as xr
 from typer.testing import CliRunner
 
 from scaling.cli import app
@@ -18,6 +20,16 @@ from scaling.studies import run_spec
 from .conftest import REPO
 
 FAST = {"sampler": {"num_warmup": 300, "num_samples": 500, "num_chains": 4}}
+PLAN_OUTPUTS = (
+    "plan.nc",
+    "cone.csv",
+    "plan_summary.csv",
+    "can_pay_curve.csv",
+    "pnl.csv",
+    "cone.png",
+    "can_pay.png",
+    "pnl.png",
+)
 SPECS = sorted((REPO / "fits").glob("*.toml"))
 
 
@@ -26,17 +38,30 @@ def test_shipped_spec_runs_and_reports(spec, tmp_path):
     out = run_spec(spec, out=tmp_path / spec.stem, overrides=FAST)
     for name in ("fit.nc", "summary.csv", "diagnostics.json", "fit.png", "fit.pdf", "report.html", "spec.json"):
         assert (out / name).stat().st_size > 0, name
+    for name in ("trace.png", "trace.pdf", "rank.png", "rank.pdf"):  # the appendix's sampler diagnostics
+        assert (out / name).stat().st_size > 0, name
     html = (out / "report.html").read_text()
-    for heading in ("Data", "Fit", "Diagnostics gate", "Provenance"):
+    for heading in ("Data", "Fit", "Diagnostics gate", "Appendix: sampler diagnostics", "Provenance"):
         assert f"<h2>{heading}</h2>" in html
+    assert html.index("<h2>Appendix: sampler diagnostics</h2>") < html.index("<h2>Provenance</h2>")
     assert "data:image/png;base64," in html  # self-contained
     parsed = load_spec(spec)
     if "returns" in parsed:
         assert "Are returns diminishing?" in html and (out / "returns.json").exists()
+        if json.loads((out / "returns.json").read_text())["category"] != "unreliable":
+            assert (out / "elasticity.png").stat().st_size > 0 and (out / "elasticity.pdf").exists()
     if "forecast" in parsed:
         assert (out / "fan.png").exists() and (out / "crossing_quantiles.csv").exists()
     if "compare" in parsed:
         assert (out / "comparison.csv").exists()
+        assert (out / "comparison.png").stat().st_size > 0 and (out / "comparison.pdf").exists()
+    if "plan" in parsed:
+        for name in PLAN_OUTPUTS:
+            assert (out / name).stat().st_size > 0, name
+        assert "<h2>Revenue cone and compute plan</h2>" in html and "largest commitment affordable" in html
+        assert set(pd.read_csv(out / "cone.csv").columns) >= {"year", "revenue_p10", "revenue_p50", "naive_p50"}
+        tree = xr.load_datatree(out / "plan.nc", engine="h5netcdf")
+        assert tree["derived"]["revenue"].dims == ("sample", "year")
 
 
 def test_reuse_and_force(tmp_path):
@@ -77,6 +102,29 @@ BASE = '[data]\nsource = "time_horizons"\n[model]\nlaw = "exponential_trend"\nx 
         (BASE + "[plots]\nsize = 1\n", r"unknown table \[plots\]"),
         (BASE.replace('"time_horizons"', '"missing.csv"'), r"\[data\] source 'missing.csv' is neither"),
         (BASE + '[sampler]\nnum_warmup = "many"\n', r"\[sampler\] num_warmup must be an int"),
+        (BASE + "[plan]\npercentile = 150\n", r"s\.toml: \[plan\] percentile must be in \(0, 100\); got 150\."),
+        (BASE + "[plan]\ngross_margin = 1.2\n", r"s\.toml: \[plan\] gross_margin must be in \(0, 1\)"),
+        (BASE + "[plan]\nlead_time = -1\n", r"s\.toml: \[plan\] lead_time must be >= 0"),
+        (BASE + "[plan]\nefficiency_gain = 0.5\n", r"s\.toml: \[plan\] efficiency_gain must be >= 1"),
+        (BASE + '[plan]\nstart = "soon"\n', r"s\.toml: \[plan\] start must be a number; got 'soon'"),
+        (BASE + "[plan]\nhorizon = 2027\n", r"s\.toml: \[plan\] horizon must be after start \+ lead_time"),
+        (BASE + "[plan]\nfuel = 1\n", r"s\.toml: unknown key 'fuel' in \[plan\]"),
+        (
+            BASE + '[plan]\ncompany = "Acme"\n',
+            r"s\.toml: \[plan\] company 'Acme' is not in the revenue table lab_revenue; its companies: OpenAI",
+        ),
+        (BASE + '[plan]\ncompany = "xAI"\n', r"s\.toml: \[plan\] company: 'xAI' has 1 run-rate revenue report"),
+        (BASE + '[plan]\nrevenue = "nowhere.csv"\n', r"s\.toml: \[plan\] revenue 'nowhere.csv' is neither"),
+        (BASE + '[plan]\nshapes = ["power_law"]\n', r"s\.toml: \[plan\] shapes: 'power_law' is not a date trend law"),
+        (
+            BASE.replace("exponential_trend", "power_law") + "[plan]\n",
+            r"s\.toml: \[model\] law: a \[plan\] study .* needs a date trend law .*; got 'power_law'",
+        ),
+        (
+            BASE.replace('x = ["release_date"]', 'x = ["release_date", "p80_minutes"]') + "[plan]\n",
+            r"s\.toml: \[model\] x: a \[plan\] study needs one date column",
+        ),
+        (BASE.replace('y = "p50_minutes"\n', "") + "[plan]\n", r"s\.toml: \[model\] is missing the required key 'y'"),
     ],
 )
 def test_spec_errors_name_the_key_and_file(tmp_path, text, match):
@@ -107,3 +155,13 @@ def test_killed_run_leaves_previous_outputs_intact(tmp_path):
     assert after == before
     run_spec(spec, out=out, overrides=FAST)  # the next run cleans up what the killed one left
     assert not list(tmp_path.glob(".keep.tmp-*"))
+
+
+def test_plan_errors_at_run_time_name_the_spec_and_plan(tmp_path):
+    bad = tmp_path / "revenue.csv"  # passes the spec checks (4 run-rate reports), fails the revenue fit
+    rows = [f"Acme,202{i}-06-30,{v},run-rate" for i, v in enumerate([1e8, 2e8, -3e8, 8e8])]
+    bad.write_text("company,date,revenue_usd,kind\n" + "\n".join(rows) + "\n")
+    spec = write(tmp_path, BASE + '[plan]\nrevenue = "revenue.csv"\ncompany = "Acme"\nshapes = ["exponential_trend"]\n')
+    with pytest.raises(SpecError, match=r"s\.toml: \[plan\]: .*revenue_usd"):
+        run_spec(spec, out=tmp_path / "o", overrides=FAST)
+    assert not (tmp_path / "o").exists() and not list(tmp_path.glob(".o.tmp-*"))
