@@ -26,25 +26,10 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 @app.callback()
 def _setup() -> None:
     """Bayesian scaling-law fits on CPU or GPU."""
+    from .runtime import enable_compilation_cache, use_all_cpu_cores
+
     enable_compilation_cache()
-
-
-def enable_compilation_cache() -> None:
-    """Use JAX's persistent compilation cache (``$SCALING_JAX_CACHE``, default ``~/.cache/scaling/jax``).
-
-    A second CLI run in a new process then loads the compiled sampler from disk instead of
-    compiling it again. Set ``SCALING_JAX_CACHE=off`` to disable. Only environment defaults are
-    set (JAX reads them when a command first imports it), so start-up does not import JAX, and
-    ``JAX_*`` variables the user set win.
-    """
-    import os
-
-    where = os.environ.get("SCALING_JAX_CACHE", str(Path.home() / ".cache" / "scaling" / "jax"))
-    if where.lower() == "off":
-        return
-    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", where)
-    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
-    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+    use_all_cpu_cores()
 
 
 def columns(text: str) -> list[str]:
@@ -143,11 +128,23 @@ def fit(
         str | None, typer.Option(help="Row filter, e.g. 'frontier == 1' (excluded rows reported).")
     ] = None,
     extend: Annotated[float, typer.Option(help="Extrapolate the plot this many decades/years.")] = 0.0,
+    method: Annotated[
+        str, typer.Option(help="nuts (Bayesian posterior) or point (Huber loss + L-BFGS, multi-start).")
+    ] = "nuts",
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for --method point.")] = 0,
 ) -> None:
-    """Fit a law with NUTS; write fit.nc, summary.csv, diagnostics.json and fit.png/pdf to OUT."""
+    """Fit a law; write fit.nc, summary.csv, diagnostics.json (NUTS only) and fit.png/pdf to OUT.
+
+    ``--method point`` gives the literature's point fit (summed Huber loss, L-BFGS from
+    many starts, ``--bootstrap N`` resampled replicates) instead of a posterior.
+    """
     from .data import describe_exclusions
 
     with user_errors():
+        if method not in ("nuts", "point"):
+            raise typer.BadParameter(f"--method must be 'nuts' or 'point'; got {method!r}.")
+        if bootstrap < 0 or (bootstrap and method != "point"):
+            raise typer.BadParameter("--bootstrap takes a count >= 0 and needs --method point.")
         priors = dict(parse_prior(p) for p in prior or [])
         options = dict(parse_option(o) for o in option or [])
         import warnings
@@ -156,46 +153,137 @@ def fit(
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            dt = inference.fit(
-                data,
-                law,
-                x=columns(x),
-                y=y,
-                likelihood=likelihood,
-                priors=priors,
-                law_options=options,
-                n_trials=n_trials,
-                dropna=dropna,
-                where=where,
-                num_warmup=warmup,
-                num_samples=samples,
-                num_chains=chains,
-                seed=seed,
-                progress=None,
-            )
+            if method == "point":
+                from .point import fit_point
+
+                dt = fit_point(
+                    data,
+                    law,
+                    x=columns(x),
+                    y=y,
+                    priors=priors,
+                    law_options=options,
+                    dropna=dropna,
+                    where=where,
+                    n_bootstrap=bootstrap,
+                    seed=seed,
+                )
+            else:
+                dt = inference.fit(
+                    data,
+                    law,
+                    x=columns(x),
+                    y=y,
+                    likelihood=likelihood,
+                    priors=priors,
+                    law_options=options,
+                    n_trials=n_trials,
+                    dropna=dropna,
+                    where=where,
+                    num_warmup=warmup,
+                    num_samples=samples,
+                    num_chains=chains,
+                    seed=seed,
+                    progress=None,
+                )
         for w in caught:
             if issubclass(w.category, UserWarning):
                 err.print(f"[yellow]warning:[/] {w.message}")
     excluded = json.loads(dt.attrs["excluded_rows"])
     if excluded:
         err.print(describe_exclusions(excluded))
-    table = tables.summary(dt)
-    print_summary(
-        table,
-        f"{dt.attrs['law']} ({dt.attrs['likelihood']}) on {Path(data).name}: {dt.posterior.sizes['chain']} "
-        f"chains x {dt.posterior.sizes['draw']} draws",
-    )
-    from .diagnostics import diagnose
-
-    diagnosis = diagnose(dt)
-    print_diagnosis(diagnosis)
     out.mkdir(parents=True, exist_ok=True)
+    written = [out / "fit.nc", out / "summary.csv"]
+    if method == "point":
+        import pandas as pd
+
+        best = dt["point_estimate"].to_dataset()
+        table = pd.DataFrame({"best": {k: float(v) for k, v in best.data_vars.items()}})
+        if bootstrap:
+            table = table.join(tables.summary(dt))
+        print_summary(
+            table.rename(columns={"best": "mean"}),
+            f"{dt.attrs['law']} point fit (Huber) on {Path(data).name}"
+            + (f": best fit, bootstrap mean/sd of {bootstrap} replicates" if bootstrap else ": best fit"),
+        )
+    else:
+        table = tables.summary(dt)
+        print_summary(
+            table,
+            f"{dt.attrs['law']} ({dt.attrs['likelihood']}) on {Path(data).name}: {dt.posterior.sizes['chain']} "
+            f"chains x {dt.posterior.sizes['draw']} draws",
+        )
+        from .diagnostics import diagnose
+
+        diagnosis = diagnose(dt)
+        print_diagnosis(diagnosis)
+        io.atomic_write(out / "diagnostics.json", lambda tmp: tmp.write_text(json.dumps(diagnosis.to_dict(), indent=2)))
+        written.append(out / "diagnostics.json")
     io.save(dt, out / "fit.nc")
     io.atomic_write(out / "summary.csv", lambda tmp: table.to_csv(tmp, index_label="parameter"))
-    io.atomic_write(out / "diagnostics.json", lambda tmp: tmp.write_text(json.dumps(diagnosis.to_dict(), indent=2)))
     fig = plots.plot_fit(dt, extend=extend)
-    written = plots.save_figure(fig, out / "fit", formats=("png", "pdf"))
-    console.print(f"wrote {out / 'fit.nc'}, {out / 'summary.csv'}, {out / 'diagnostics.json'}, {', '.join(written)}")
+    written += plots.save_figure(fig, out / "fit", formats=("png", "pdf"))
+    console.print(f"wrote {', '.join(str(w) for w in written)}")
+
+
+@app.command("fit-many")
+def fit_many_cmd(
+    spec: Annotated[Path, typer.Argument(help="A fit spec whose [data] by names the column that splits the problems.")],
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: the spec's [outputs] dir).")] = None,
+    backend: Annotated[str, typer.Option(help="local (this process, every local device) or ray.")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: a local Ray instance).")] = None,
+    chunk_size: Annotated[
+        int | None, typer.Option(help="Problems per chunk (default: about 1/8 of them, <= 256).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue a killed job in OUT without refitting its saved chunks.")
+    ] = False,
+    retries: Annotated[int, typer.Option(help="Retries of a failing chunk before it is reported.")] = 1,
+) -> None:
+    """Fit one law to every group of a table (survey scale): chunks saved as they finish, resumable."""
+    with user_errors():
+        from .data import as_frame
+        from .inference import fit_many
+        from .spec import load_spec
+
+        s = load_spec(spec)
+        d, m = s["data"], s["model"]
+        if "by" not in d:
+            raise typer.BadParameter(f"{spec}: [data] needs 'by', the column whose values are the problems.")
+        df = as_frame(d["source"])
+        if d["by"] not in df.columns:
+            raise typer.BadParameter(f"{spec}: [data] by: no column {d['by']!r}; columns: {', '.join(df.columns)}.")
+        groups = {str(k): g.reset_index(drop=True) for k, g in df.groupby(d["by"], sort=False)}
+        folder = Path(out or s.get("outputs", {}).get("dir", f"results/{spec.stem}"))
+        tree = fit_many(
+            groups,
+            m["law"],
+            x=m["x"],
+            y=m["y"],
+            likelihood=m.get("likelihood"),
+            priors=m.get("priors"),
+            law_options=m.get("options"),
+            n_trials=m.get("n_trials"),
+            where=d.get("where"),
+            dropna=d.get("dropna", False),
+            units=d.get("units"),
+            backend=backend,
+            address=address,
+            chunk_size=chunk_size,
+            out_dir=folder,
+            resume=resume,
+            retries=retries,
+            **s.get("sampler", {}),
+        )
+    failed = json.loads(tree.attrs["failed"])
+    for f in failed:
+        err.print(f"[red]failed:[/] {', '.join(f['problems'][:5])}: {f['error']}")
+    console.print(
+        f"{tree.posterior.sizes['problem']} of {len(groups)} problems fitted; results in {folder}/fit.nc "
+        f"(chunks in {folder}/chunks/)"
+    )
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command("run")
@@ -204,7 +292,7 @@ def run_cmd(
     out: Annotated[Path | None, typer.Option(help="Output folder (default: the spec's [outputs] dir).")] = None,
     force: Annotated[bool, typer.Option(help="Refit even if finished results for this spec exist.")] = False,
 ) -> None:
-    """Run a study from its spec: fit, diagnostics, comparison, returns, forecast, report.html."""
+    """Run a study from its spec: fit, diagnostics, comparison, returns, forecast, plan, report.html."""
     from .studies import run_spec
 
     with user_errors():
@@ -216,6 +304,10 @@ def run_cmd(
     console.print(f"diagnostics: {diagnosis['status'].upper()}")
     if (folder / "returns.json").exists():
         console.print(json.loads((folder / "returns.json").read_text())["text"])
+    if (folder / "plan_summary.csv").exists():
+        console.print("[bold]compute plan[/]")
+        plan = pd.read_csv(folder / "plan_summary.csv")
+        console.print(plan.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
     console.print(f"results in {folder}/ (open {folder / 'report.html'} in a browser)")
 
 
@@ -464,7 +556,7 @@ def plan_cmd(
     console.print("[bold]revenue cone ($B per year)[/]")
     console.print((r.cone.set_index("year") / 1e9).round(2).to_string())
     console.print("[bold]compute plan[/]")
-    console.print(r.plan.summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    console.print(r.plan.summary.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     console.print("[bold]model-as-a-company P&L[/]")
     console.print(r.pnl.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     out.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -107,9 +108,9 @@ def _progress(total: int, enabled: bool | None, label: str):
     return bar, lambda n: bar.advance(task, n)
 
 
-def _sample(problems, law, lik, keys, *, num_chains, settings, progress):
+def _sample(problems, law, lik, keys, *, num_chains, settings, progress, length=None):
     """Run the engine on problems x chains; arrays shaped (problem, chain, draw, ...)."""
-    length = pad_length(max(p.n for p in problems))
+    length = length or pad_length(max(p.n for p in problems))
     data = _stack(problems, law, length)
     n_prob = len(problems)
     flat = jax.tree.map(lambda a: jnp.repeat(a, num_chains, axis=0), data)
@@ -133,11 +134,11 @@ def _sample(problems, law, lik, keys, *, num_chains, settings, progress):
     return {k: v.reshape((n_prob, num_chains) + v.shape[1:]) for k, v in out.items()}
 
 
-def _to_datatree(out, problems, law, lik, *, names, spec, seed, single) -> xr.DataTree:
+def _to_datatree(out, problems, law, lik, *, names, spec, seed, single, n_max=None) -> xr.DataTree:
     """Assemble the DataTree; ``single`` drops the problem dim and the padding."""
     import arviz as az
 
-    n_max = max(p.n for p in problems)
+    n_max = n_max or max(p.n for p in problems)
     param_names = [*law.param_names, *lik.param_names, *law.physical_names]
 
     def last(a: np.ndarray) -> np.ndarray:  # (problem, chain, draw, ...) -> (chain, draw, ..., problem)
@@ -225,11 +226,17 @@ def fit_many(
     num_chains: int = 4,
     seed: int = 0,
     keys: jax.Array | None = None,
-    target_accept: float = 0.8,
+    target_accept: float = 0.9,
     max_tree_depth: int = 10,
-    dense_mass: bool = False,
+    dense_mass: bool = True,
     batch_mode: str = "auto",
     progress: bool | None = None,
+    backend: str = "local",
+    chunk_size: int | None = None,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    retries: int = 1,
+    address: str | None = None,
 ) -> xr.DataTree:
     """Fit one law to many independent datasets with one compiled sampler.
 
@@ -246,6 +253,14 @@ def fit_many(
     keys : optional per-problem PRNG keys, shape (problem,); default
         ``fold_in(key(seed), i)`` for problem i (so problem i of a batch equals
         :func:`fit` with ``rng_key`` set to that key).
+    backend : ``"local"`` (this process, every local device) or ``"ray"`` (chunks as Ray
+        tasks on a cluster; ``pip install scaling[ray]``). See :mod:`scaling.distributed`.
+    chunk_size, out_dir, resume, retries, address : survey-scale runs: problems go in
+        chunks of ``chunk_size``; each finished chunk is saved in ``out_dir`` as it
+        completes; ``resume=True`` continues a killed job without refitting saved
+        chunks; a failing chunk is retried ``retries`` times, then reported in the
+        result's ``failed`` attribute while the others finish; ``address`` is the Ray
+        cluster's (default: a local instance).
 
     Returns
     -------
@@ -258,19 +273,56 @@ def fit_many(
     settings = _settings(
         "fit_many", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode
     )
-    law_obj, lik = resolve_model(law, likelihood, priors, law_options)
-    problems = [
-        prepare(d, law_obj, lik, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where, units=units) for _, d in items
-    ]
+    model = {"law": law, "likelihood": likelihood, "priors": priors, "law_options": law_options}
+    law_obj, lik = resolve_model(**model)
+    prep = {"x": x, "y": y, "n_trials": n_trials, "dropna": dropna, "where": where, "units": units}
     if keys is None:
         keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(len(items)))
     elif keys.shape[0] != len(items):
         raise ValueError(f"keys must have one key per dataset ({len(items)}). Got shape {keys.shape}.")
-    out = _sample(problems, law_obj, lik, keys, num_chains=num_chains, settings=settings, progress=progress)
-    spec = _spec(law_obj, lik, problems[0].columns, settings, num_chains)
-    return _to_datatree(
-        out, problems, law_obj, lik, names=[str(k) for k, _ in items], spec=spec, seed=seed, single=False
-    )
+    if backend != "local" or chunk_size is not None or out_dir is not None:
+        from .distributed import fit_chunked
+
+        return fit_chunked(
+            items,
+            model,
+            prep,
+            keys,
+            settings=settings,
+            num_chains=num_chains,
+            seed=seed,
+            backend=backend,
+            chunk_size=chunk_size,
+            out_dir=out_dir,
+            resume=resume,
+            retries=retries,
+            address=address,
+            progress=progress,
+        )
+    problems = [prepare(d, law_obj, lik, **prep) for _, d in items]
+    names = [str(k) for k, _ in items]
+    return fit_prepared(problems, names, law_obj, lik, keys, settings=settings, num_chains=num_chains, seed=seed)
+
+
+def fit_prepared(
+    problems: Sequence[Prepared],
+    names: Sequence[str],
+    law: Law,
+    lik: Likelihood,
+    keys: jax.Array,
+    *,
+    settings: dict[str, Any],
+    num_chains: int,
+    seed: int,
+    length: int | None = None,
+    n_max: int | None = None,
+    progress: bool | None = None,
+) -> xr.DataTree:
+    """:func:`fit_many` on validated problems; ``length`` (padding) and ``n_max`` (point
+    dim) can be fixed so that chunks of a larger batch match a one-piece run exactly."""
+    out = _sample(problems, law, lik, keys, num_chains=num_chains, settings=settings, progress=progress, length=length)
+    spec = _spec(law, lik, problems[0].columns, settings, num_chains)
+    return _to_datatree(out, problems, law, lik, names=list(names), spec=spec, seed=seed, single=False, n_max=n_max)
 
 
 def fit(
@@ -291,9 +343,9 @@ def fit(
     num_chains: int = 4,
     seed: int = 0,
     rng_key: jax.Array | None = None,
-    target_accept: float = 0.8,
+    target_accept: float = 0.9,
     max_tree_depth: int = 10,
-    dense_mass: bool = False,
+    dense_mass: bool = True,
     batch_mode: str = "auto",
     progress: bool | None = None,
 ) -> xr.DataTree:
@@ -313,7 +365,14 @@ def fit(
     dropna : exclude rows with missing values, with a report (default: raise).
     where : row filter (pandas query), e.g. ``"frontier == 1"``; excluded rows are reported.
     units : column units, e.g. ``{"flop": "log10"}``, ``{"compute": "pf-days"}``, ``{"acc": "percent"}``.
-    num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass : NUTS settings.
+    num_warmup, num_samples, num_chains, max_tree_depth : NUTS settings.
+    dense_mass, target_accept : the warm-up adapts a dense mass matrix (default) towards
+        a mean acceptance of ``target_accept`` (default 0.9). Scaling-law parameters are
+        few and strongly correlated (amplitude with exponent, floor with both): a dense
+        metric halves the leapfrog steps per draw on the Observational Scaling Laws MMLU
+        fit (doubling ESS per draw) and cuts them five-fold on Chinchilla-type data;
+        the higher acceptance target keeps its larger steps free of divergences there.
+        ``dense_mass=False, target_accept=0.8`` gives numpyro's defaults.
     seed, rng_key : the same seed (or key) gives the same result.
     batch_mode : ``"auto"``, ``"vmap"`` or ``"map"`` (see :mod:`scaling.engine`).
     progress : show a progress bar (default: when stderr is a terminal).

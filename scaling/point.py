@@ -8,11 +8,13 @@ The objective is the Epoch/Hoffmann one, **summed** (not averaged) over points::
     huber_delta(r) = r^2 / 2 if |r| <= delta else delta (|r| - delta / 2)
 
 ``w_i`` are bootstrap counts (all 1 for the fit to the data). Each start is
-solved by ``optax.lbfgs`` inside ``lax.while_loop`` until the gradient norm is
-below ``tol`` or ``max_iter``. With many starts, all are first screened for a few
-iterations and the best ``polish_starts`` are run to convergence; parameters with a constrained prior support are
-optimised in numpyro's unconstrained space. All ``replicate x start`` problems
-run in one jitted program (``lax.map`` with a vmapped ``batch_size``), in float64.
+solved by ``optax.lbfgs`` until the gradient norm is below ``tol`` or
+``max_iter``. With many starts, the objective is first evaluated at all of them in
+one vectorised call and only the best ``polish_starts`` are optimised; parameters
+with a constrained prior support are optimised in numpyro's unconstrained space.
+All ``replicate x start`` problems run in one jitted program, in float64:
+``slots`` problems step in lock-step and a slot whose problem converges takes the
+next one, so finished problems never wait for the slowest.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import xarray as xr
 from numpyro.distributions import biject_to
 
 from .data import prepare
+from .engine import local_devices, on_devices
 from .inference import resolve_model
 from .laws import Law
 from .likelihoods import get_likelihood
@@ -47,41 +50,107 @@ def _transforms(law: Law) -> list[Any]:
 
 
 @lru_cache(maxsize=32)
-def _solver(law: Law, delta: float, tol: float, batch_size: int):
-    """Jitted ``(z0 (M, k), w (M, n), u, target, max_iter) -> (z, loss, n_iter, grad_norm)``."""
+def _solver(law: Law, delta: float, tol: float, slots: int):
+    """Jitted ``(z0 (N, k), w (N, n), n_real, u, target, max_iter) -> (z, loss, n_iter, grad_norm)``.
+
+    ``slots`` problems are iterated in lock-step (one vmapped L-BFGS step each
+    time round a ``lax.while_loop``); a slot whose problem has converged (gradient
+    norm below ``tol``, non-finite, or ``max_iter`` steps) writes its result out and
+    takes the next unstarted problem. Finished problems therefore never wait for
+    the slowest one, and one compiled program serves any number of problems up
+    to ``N`` (only the first ``n_real`` rows are solved; the rest is padding).
+    """
     names = law.param_names
     transforms = _transforms(law)
+    opt = optax.lbfgs()
 
     def objective(z, w, u, target):
         theta = {n: t(z[i]) for i, (n, t) in enumerate(zip(names, transforms, strict=True))}
         return jnp.sum(w * huber(target - law.fn(u, theta), delta))
 
-    def solve(z0, w, u, target, max_iter):
+    def step(z, state, w, u, target):
         fun = lambda z: objective(z, w, u, target)  # noqa: E731
-        opt = optax.lbfgs()
-        value_and_grad = optax.value_and_grad_from_state(fun)
+        value, grad = optax.value_and_grad_from_state(fun)(z, state=state)
+        updates, state = opt.update(grad, state, z, value=value, grad=grad, value_fn=fun)
+        return optax.apply_updates(z, updates), state
 
-        def step(carry):
-            z, state = carry
-            value, grad = value_and_grad(z, state=state)
-            updates, state = opt.update(grad, state, z, value=value, grad=grad, value_fn=fun)
-            return optax.apply_updates(z, updates), state
-
-        def keep_going(carry):
-            _, state = carry
-            k = optax.tree.get(state, "count")
-            g = optax.tree.norm(optax.tree.get(state, "grad"))
-            return (k == 0) | ((k < max_iter) & (g >= tol) & jnp.isfinite(g))
-
-        z, state = jax.lax.while_loop(keep_going, step, (z0, opt.init(z0)))
-        grad = jax.grad(fun)(z)
-        return z, fun(z), optax.tree.get(state, "count"), jnp.linalg.norm(grad)
+    def pick(mask, new, old):
+        return jax.tree.map(lambda a, b: jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b), new, old)
 
     @jax.jit
-    def run(z0, w, u, target, max_iter):
-        return jax.lax.map(lambda a: solve(a[0], a[1], u, target, max_iter), (z0, w), batch_size=batch_size)
+    def run(z0, w, n_real, u, target, max_iter):
+        n_prob = z0.shape[0]
+        b = min(slots, n_prob)
+        idx = jnp.arange(b)
+        active = idx < n_real
+        carry = (z0[:b], jax.vmap(opt.init)(z0[:b]), idx, active, jnp.asarray(b), z0, jnp.zeros(n_prob, jnp.int32))
+
+        def body(carry):
+            z, state, idx, active, nxt, out_z, out_k = carry
+            z1, state1 = jax.vmap(step, in_axes=(0, 0, 0, None, None))(z, state, w[idx], u, target)
+            z, state = pick(active, z1, z), pick(active, state1, state)
+            k = optax.tree.get(state, "count")
+            g = jnp.linalg.norm(optax.tree.get(state, "grad"), axis=-1)
+            done = active & ((k >= max_iter) | (g < tol) | ~jnp.isfinite(g))
+            sink = jnp.where(done, idx, n_prob)  # out of bounds: dropped
+            out_z = out_z.at[sink].set(z, mode="drop")
+            out_k = out_k.at[sink].set(k, mode="drop")
+            new = nxt + jnp.cumsum(done) - 1
+            take = done & (new < n_real)
+            idx = jnp.where(take, new, idx)
+            z = jnp.where(take[:, None], z0[idx], z)
+            state = pick(take, jax.vmap(opt.init)(z), state)
+            return z, state, idx, jnp.where(done, take, active), nxt + jnp.sum(done), out_z, out_k
+
+        carry = jax.lax.while_loop(lambda c: jnp.any(c[3]), body, carry)
+        out_z, out_k = carry[5], carry[6]
+        loss, grad = jax.vmap(jax.value_and_grad(objective), in_axes=(0, 0, None, None))(out_z, w, u, target)
+        return out_z, loss, out_k, jnp.linalg.norm(grad, axis=-1)
 
     return run
+
+
+@lru_cache(maxsize=32)
+def _evaluator(law: Law, delta: float):
+    """Jitted ``(z (N, k), u, target) -> loss (N,)``: the objective at many starts in one call."""
+    names = law.param_names
+    transforms = _transforms(law)
+
+    def objective(z, u, target):
+        theta = {n: t(z[i]) for i, (n, t) in enumerate(zip(names, transforms, strict=True))}
+        return jnp.sum(huber(target - law.fn(u, theta), delta))
+
+    return jax.jit(jax.vmap(objective, in_axes=(0, None, None)))
+
+
+#: Problems per compiled call; larger batches are split on the host.
+CHUNK = 4096
+
+
+def _chunks(n: int) -> list[slice]:
+    return [slice(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)]
+
+
+def _pad(a: np.ndarray) -> jax.Array:
+    """Pad the problem axis with zeros to a power of two (>= 64), so sizes share compiled programs."""
+    size = max(64, 1 << (len(a) - 1).bit_length())
+    return jnp.asarray(np.concatenate([a, np.zeros((size - len(a), *a.shape[1:]), a.dtype)]))
+
+
+def _distinct_optima(z: np.ndarray, loss: np.ndarray, k: int) -> np.ndarray:
+    """Up to ``k`` optima, best first, whose loss is within 10% of the best, skipping
+    repeats of one already kept (max |dz| < 1e-4). Far worse local optima (e.g. a
+    Chinchilla term switched off) would only waste the bootstrap's work."""
+    kept: list[np.ndarray] = []
+    order = np.argsort(loss, kind="stable")
+    for i in order:
+        if not np.isfinite(loss[i]) or loss[i] > loss[order[0]] + 0.1 * abs(loss[order[0]]):
+            break
+        if all(np.max(np.abs(z[i] - q)) >= 1e-4 for q in kept):
+            kept.append(z[i])
+        if len(kept) == k:
+            break
+    return np.stack(kept) if kept else z[[int(np.argmin(loss))]]
 
 
 def _unconstrain(law: Law, init: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -168,7 +237,6 @@ def fit_point(
     n_bootstrap: int = 0,
     bootstrap_starts: int = 8,
     polish_starts: int | None = 32,
-    screen_iter: int = 15,
     law_options: Mapping[str, Any] | None = None,
     priors: Mapping[str, Any] | None = None,
     dropna: bool = False,
@@ -176,7 +244,7 @@ def fit_point(
     units: Mapping[str, str] | None = None,
     max_iter: int = 1000,
     tol: float = 1e-9,
-    batch_size: int | None = None,
+    slots: int | None = None,
     seed: int = 0,
 ) -> xr.DataTree:
     """Multi-start Huber/L-BFGS point fit, optionally with bootstrap, in float64.
@@ -188,15 +256,16 @@ def fit_point(
     init : starts as ``{param: array}``; default ``n_starts`` draws from the priors.
     init_space : ``"internal"`` (the law's parameters) or ``"physical"`` (the papers'
         parameters, e.g. :func:`hoffmann_grid` for chinchilla).
-    polish_starts, screen_iter : with more starts than ``polish_starts``, every start
-        first runs ``screen_iter`` L-BFGS iterations and only the ``polish_starts``
-        lowest-loss ones are run to convergence (``None``: run every start to the end).
+    polish_starts : with more starts than this, the objective is evaluated at every
+        start in one vectorised call and only the ``polish_starts`` lowest-loss starts
+        are optimised (``None``: optimise from every start).
     n_bootstrap : number of bootstrap replicates (resampling rows with replacement).
-        Each replicate starts from the ``bootstrap_starts`` best optima of the fit to
-        the data.
+        Each replicate is warm-started from the distinct optima of the fit to the data
+        whose loss is within 10% of the best (at most ``bootstrap_starts``, best first).
     priors : only their supports and (for default starts) their draws are used.
     max_iter, tol : L-BFGS stops when the gradient norm is below ``tol``.
-    batch_size : problems vmapped at a time inside ``lax.map`` (default: 512 on CPU, all on GPU).
+    slots : problems iterated in lock-step; a converged problem's slot takes the next
+        one (default: 32 on CPU, 4096 on accelerators).
 
     Returns
     -------
@@ -215,32 +284,47 @@ def fit_point(
     init_int = _internal_init(
         law_obj, starts, init_space if init is not None else "internal", prep.center, prep.y_scale
     )
-    if batch_size is None:
-        batch_size = 512 if jax.default_backend() == "cpu" else 1 << 30
+    if slots is None:
+        slots = 32 if jax.default_backend() == "cpu" else 4096
     with jax.enable_x64(True):
-        solver = _solver(law_obj, float(delta), float(tol), int(batch_size))
+        solver = _solver(law_obj, float(delta), float(tol), int(slots))
         u = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in prep.centred().items()}
         target = jnp.asarray(np.log(prep.y / prep.y_scale) if law_obj.log_output else prep.y)
 
-        def solve(z0: np.ndarray, w: np.ndarray, iters: int) -> tuple[np.ndarray, ...]:
-            z, loss, n_iter, gnorm = solver(jnp.asarray(z0), jnp.asarray(w), u, target, iters)
-            loss = np.asarray(loss)
-            return np.asarray(z), np.where(np.isfinite(loss), loss, np.inf), np.asarray(n_iter), np.asarray(gnorm)
+        def solve(z0: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
+            """Every problem (row) solved; large batches are split over the local devices."""
+
+            def solve_on(rows: np.ndarray, device: Any) -> list[list[np.ndarray]]:
+                out = []
+                with jax.enable_x64(True):  # thread-local: worker threads need it too
+                    for chunk in _chunks(len(rows)):
+                        m = chunk.stop - chunk.start
+                        args = jax.device_put((_pad(z0[rows[chunk]]), _pad(w[rows[chunk]]), u, target), device)
+                        out.append([np.asarray(a)[:m] for a in solver(*args[:2], m, *args[2:], int(max_iter))])
+                return out
+
+            shares = np.array_split(np.arange(len(z0)), min(len(local_devices()), max(1, len(z0) // 256)))
+            parts = [c for per_device in on_devices(solve_on, shares) for c in per_device]
+            z, loss, n_iter, gnorm = (np.concatenate(p) for p in zip(*parts, strict=True))
+            return z, np.where(np.isfinite(loss), loss, np.inf), n_iter, gnorm
 
         z0 = _unconstrain(law_obj, init_int)
         n_init = z0.shape[0]
         if polish_starts is not None and n_init > polish_starts:
-            zs, ls, _, _ = solve(z0, np.ones((n_init, prep.n)), int(screen_iter))
-            z0 = zs[np.argsort(ls)[:polish_starts]]
-        z, loss, n_iter, gnorm = solve(z0, np.ones((z0.shape[0], prep.n)), int(max_iter))
+            evaluate = _evaluator(law_obj, float(delta))
+            l0 = np.concatenate(
+                [np.asarray(evaluate(_pad(z0[c]), u, target))[: c.stop - c.start] for c in _chunks(n_init)]
+            )
+            z0 = z0[np.argsort(np.where(np.isfinite(l0), l0, np.inf), kind="stable")[:polish_starts]]
+        z, loss, n_iter, gnorm = solve(z0, np.ones((z0.shape[0], prep.n)))
         best = int(np.argmin(loss))
         samples = {"z": z[[best]], "loss": loss[[best]], "n_iter": n_iter[[best]], "grad_norm": gnorm[[best]]}
         if n_bootstrap > 0:
-            k = min(bootstrap_starts, len(loss))
-            top = z[np.argsort(loss)[:k]]
+            top = _distinct_optima(z, loss, bootstrap_starts)
+            k = len(top)
             rng = np.random.default_rng(seed)
             w = rng.multinomial(prep.n, np.full(prep.n, 1.0 / prep.n), size=n_bootstrap).astype(np.float64)
-            zb, lb, ib, gb = solve(np.tile(top, (n_bootstrap, 1)), np.repeat(w, k, axis=0), int(max_iter))
+            zb, lb, ib, gb = solve(np.tile(top, (n_bootstrap, 1)), np.repeat(w, k, axis=0))
             rows = np.arange(n_bootstrap) * k + np.argmin(lb.reshape(n_bootstrap, k), axis=1)
             samples = {"z": zb[rows], "loss": lb[rows], "n_iter": ib[rows], "grad_norm": gb[rows]}
         theta_best = _constrain(law_obj, z[[best]], prep)
@@ -253,7 +337,6 @@ def fit_point(
             "delta": float(delta),
             "n_starts": int(n_init),
             "polish_starts": polish_starts,
-            "screen_iter": int(screen_iter),
             "n_bootstrap": int(n_bootstrap),
             "bootstrap_starts": int(bootstrap_starts),
             "max_iter": int(max_iter),

@@ -122,3 +122,43 @@ def test_bad_arguments():
         scaling.fit_many({}, "power_law", x="flop", y="loss")
     with pytest.raises(ValueError, match="one key per dataset"):
         scaling.fit_many(problems(), "power_law", x="flop", y="loss", keys=jax.random.split(jax.random.key(0), 2))
+
+
+SHARDED = """
+import json, sys
+import jax, numpy as np, scaling
+sys.path.insert(0, {root!r})
+from tests.test_fit_many import SETTINGS, problems
+keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(7), i))(np.arange(3))
+out = {{"devices": len(jax.devices())}}
+for chains in (2, 1):  # 6 runs split evenly, 3 runs padded to 4
+    settings = {{**SETTINGS, "num_chains": chains}}
+    dt = scaling.fit_many(problems(), "power_law", x="flop", y="loss", keys=keys, **settings)
+    out[chains] = dt.posterior["alpha"].transpose("problem", "chain", "draw").values.tolist()
+print(json.dumps(out))
+"""
+
+
+def test_two_local_devices_give_the_same_posteriors(batch, tmp_path):
+    """The run axis is split over every local device (here 2 CPU devices set before JAX starts)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    _, keys, dt = batch
+    env = {**os.environ, "JAX_NUM_CPU_DEVICES": "2", "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run(
+        [sys.executable, "-c", SHARDED.format(root=str(REPO))], env=env, capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["devices"] == 2
+    one_device = dt.posterior["alpha"].transpose("problem", "chain", "draw").values
+    np.testing.assert_allclose(np.array(out["2"]), one_device, rtol=1e-5, atol=1e-6)
+    odd = scaling.fit_many(problems(), "power_law", x="flop", y="loss", keys=keys, **{**SETTINGS, "num_chains": 1})
+    np.testing.assert_allclose(
+        np.array(out["1"]), odd.posterior["alpha"].transpose("problem", "chain", "draw").values, rtol=1e-5, atol=1e-6
+    )

@@ -1,0 +1,209 @@
+"""W3: many posteriors. ``--n`` independent 30-point synthetic datasets of the W2 law (logistic score
+against log10 compute, beta noise), each with its own known truth, 4 chains x 1,000 warm-up x 1,000
+draws each.
+
+Truth of dataset i (``rng = default_rng(seed)``): log10 C ~ U(19.5, 25.5) (30 points),
+floor ~ U(0.2, 0.3), ceiling ~ U(0.75, 0.9), slope ~ U(1.25, 2) per decade, log10_x_mid ~ U(22, 23),
+phi ~ U(100, 300); score ~ Beta(mu phi, (1 - mu) phi).
+
+Methods:
+
+* ``ours``: one ``scaling.fit_many(datasets, "logistic", x="flop", y="score")`` call over all of them
+  (first_s: the first call in the process, compilation included; median_s: later calls);
+* ``numpyro_loop``: the baseline, a Python loop creating a numpyro ``MCMC(NUTS(model), ...)`` per
+  dataset (plain model, numpyro's defaults, ``progress_bar=False``), timed on ``--baseline-k``
+  datasets and *extrapolated* to ``--n``.
+
+Quality: share of posteriors passing (every sampled parameter: rank R-hat < 1.01 and bulk ESS > 400),
+for ours (all datasets) and for the baseline (its k datasets); coverage of the truth by our 90%
+intervals.
+
+    python bench/w3_many.py              # full run: n = 200 (about 15-20 min on 2 cores)
+    python bench/w3_many.py --quick      # n = 6, 150 + 150 draws, baseline on 2 datasets
+    python bench/w3_many.py --n 10000    # the GPU workload
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+from common import (
+    Recorder,
+    add_common_args,
+    check,
+    logistic_beta_model,
+    per_problem_quality,
+    ratio,
+    time_call,
+    timing_fields,
+)
+
+SAMPLED = ("floor", "ceiling", "slope", "midpoint", "phi")
+TRUTH = ("floor", "ceiling", "slope", "log10_x_mid", "phi")
+
+
+def make_datasets(n: int, n_points: int = 30, seed: int = 0) -> tuple[dict, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    data, truth = {}, {k: np.empty(n) for k in TRUTH}
+    for i in range(n):
+        lx = np.sort(rng.uniform(19.5, 25.5, n_points))
+        t = {
+            "floor": rng.uniform(0.2, 0.3),
+            "ceiling": rng.uniform(0.75, 0.9),
+            "slope": rng.uniform(1.25, 2.0),
+            "log10_x_mid": rng.uniform(22.0, 23.0),
+            "phi": rng.uniform(100.0, 300.0),
+        }
+        mu = t["floor"] + (t["ceiling"] - t["floor"]) / (1.0 + np.exp(-t["slope"] * (lx - t["log10_x_mid"])))
+        y = rng.beta(mu * t["phi"], (1.0 - mu) * t["phi"])
+        data[f"d{i:05d}"] = {"flop": 10.0**lx, "score": np.clip(y, 1e-4, 1 - 1e-4)}
+        for k in TRUTH:
+            truth[k][i] = t[k]
+    return data, truth
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(p)
+    p.add_argument("--n", type=int, default=None, help="datasets (default 200; quick 6)")
+    p.add_argument("--baseline-k", type=int, default=None, help="datasets the baseline loop is timed on (10)")
+    p.add_argument("--warmup", type=int, default=None, help="NUTS warm-up steps (default 1000; quick 150)")
+    p.add_argument("--draws", type=int, default=None, help="draws per chain (default 1000; quick 150)")
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--batch-mode", default="auto", help="fit_many's batch_mode (auto, map, vmap)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    q = args.quick
+    n = args.n or (6 if q else 200)
+    k = args.baseline_k if args.baseline_k is not None else (2 if q else 10)
+    repeats = args.repeats or (1 if q else 3)
+    settings = {
+        "num_warmup": args.warmup or (150 if q else 1000),
+        "num_samples": args.draws or (150 if q else 1000),
+        "num_chains": args.chains,
+    }
+    rec = Recorder("w3", args, q, args.out)
+    rec.machine()
+    data, truth = make_datasets(n, seed=args.seed)
+    names = list(data)
+
+    # ---- ours
+    import scaling
+
+    def ours(i: int):
+        return scaling.fit_many(
+            data,
+            "logistic",
+            x="flop",
+            y="score",
+            seed=args.seed + i,
+            progress=False,
+            batch_mode=args.batch_mode,
+            **settings,
+        )
+
+    t = time_call(ours, repeats)
+    dt = t["results"][-1]
+    post = dt["posterior"]
+    draws = {v: post[v].transpose("chain", "draw", "problem").values for v in SAMPLED}
+    qual = per_problem_quality(draws)
+    qual_k = per_problem_quality({v: a[..., :k] for v, a in draws.items()}) if k else None
+    cover = {}
+    for v in TRUTH:
+        lo, hi = np.quantile(post[v].transpose("chain", "draw", "problem").values, [0.05, 0.95], axis=(0, 1))
+        cover[v] = float(np.mean((lo <= truth[v]) & (truth[v] <= hi)))
+    div = dt["sample_stats"]["diverging"].sum(("chain", "draw")).values
+    rec.emit(
+        "ours",
+        **timing_fields(t),
+        n_datasets=n,
+        settings=settings,
+        batch_mode=args.batch_mode,
+        per_posterior_s=t["median_s"] / n,
+        per_posterior_first_s=t["first_s"] / n,
+        **qual,
+        pass_share_first_k=None if qual_k is None else qual_k["pass_share"],
+        coverage_90=cover,
+        share_with_divergences=float(np.mean(div > 0)),
+        note="first_s: first call in the process (compilation included); median_s: later calls (other seeds)",
+    )
+
+    # ---- baseline: a loop of numpyro MCMC objects on the first k datasets
+    base_s, base_q = None, None
+    if k:
+        import jax
+        import jax.numpy as jnp
+        from numpyro.infer import MCMC, NUTS
+
+        model = logistic_beta_model()
+        warnings.filterwarnings("ignore", message="There are not enough devices")  # numpyro's fallback notice
+        per, bdraws, chain_method = [], {v: [] for v in SAMPLED}, None
+        for i, name in enumerate(names[:k]):
+            lx = np.log10(data[name]["flop"])
+            u, y = jnp.asarray(lx - lx.mean()), jnp.asarray(data[name]["score"])
+            t0 = time.perf_counter()
+            mcmc = MCMC(
+                NUTS(model),
+                num_warmup=settings["num_warmup"],
+                num_samples=settings["num_samples"],
+                num_chains=settings["num_chains"],
+                progress_bar=False,
+            )
+            mcmc.run(jax.random.PRNGKey(args.seed + i), u, y)
+            s = mcmc.get_samples(group_by_chain=True)
+            jax.block_until_ready(s)
+            per.append(time.perf_counter() - t0)
+            chain_method = mcmc.chain_method
+            for v in SAMPLED:
+                bdraws[v].append(np.asarray(s[v]))
+        base_q = per_problem_quality({v: np.stack(a, axis=-1) for v, a in bdraws.items()})
+        med = statistics.median(per)
+        base_s = med * n
+        rec.emit(
+            "numpyro_loop",
+            median_s=base_s,
+            compile_s=None,
+            repeats=len(per),
+            extrapolated=True,
+            per_posterior_s=per,
+            per_posterior_median_s=med,
+            n_timed=len(per),
+            n_datasets=n,
+            settings=settings,
+            chain_method=chain_method,
+            **base_q,
+            note=f"median per-posterior time of {len(per)} datasets (new MCMC each, compilation included) "
+            f"x {n}: extrapolated",
+        )
+
+    full = n >= 200 and settings["num_warmup"] >= 1000 and settings["num_samples"] >= 1000
+    targets = [
+        check(
+            "W3: speed-up vs numpyro MCMC loop (ours first call, compile included)",
+            ratio(base_s, t["first_s"]),
+            ">= 10",
+            None if base_s is None else ratio(base_s, t["first_s"]) >= 10,
+            "baseline extrapolated",
+        ),
+        check(
+            "W3: speed-up vs numpyro MCMC loop (ours warm)",
+            ratio(base_s, t["median_s"]),
+            ">= 10",
+            None if base_s is None else ratio(base_s, t["median_s"]) >= 10,
+            "baseline extrapolated",
+        ),
+        check("W3: share of posteriors passing (ours)", qual["pass_share"], ">= 0.97", qual["pass_share"] >= 0.97),
+    ]
+    if base_q is not None:
+        targets.append(check("W3: share passing (baseline, its k datasets)", base_q["pass_share"], "info", None))
+    if not full:
+        targets.append(check("size", {"n": n, **settings}, "n=200, 1000+1000", None, "not the target workload"))
+    rec.targets(targets)
+
+
+if __name__ == "__main__":
+    main()
