@@ -109,6 +109,11 @@ def quality(r: dict[str, Any]) -> str:
         ("coverage_90", "90% coverage"),
         ("per_posterior_median_s", "s/posterior"),
         ("chain_method", "chains"),
+        ("problems_per_s", "problems/s"),
+        ("s_per_chunk", "s/chunk"),
+        ("equals_local", "equals local"),
+        ("overhead_s_per_chunk", "overhead s/chunk"),
+        ("ray_start_s", "Ray start (s)"),
         ("pymc_says", "PyMC"),
         ("command", "command"),
     ]
@@ -210,6 +215,7 @@ def render(results_dir: Path, quick: bool) -> str:
         "*compile* = first call - median. *(extrapolated)* marks baselines timed on a subset and scaled "
         "up. See `bench/README.md` for what each method is.",
         "",
+        *([(BENCH / "SUMMARY.md").read_text().rstrip(), ""] if (BENCH / "SUMMARY.md").exists() and not quick else []),
         "## Machine",
         "",
         *machine_lines(rows_by_w),

@@ -244,7 +244,7 @@ def fit_many_cmd(
     with user_errors():
         from .data import as_frame
         from .inference import fit_many
-        from .spec import load_spec
+        from .spec import fit_kwargs, load_spec
 
         s = load_spec(spec)
         d, m = s["data"], s["model"]
@@ -258,22 +258,13 @@ def fit_many_cmd(
         tree = fit_many(
             groups,
             m["law"],
-            x=m["x"],
-            y=m["y"],
-            likelihood=m.get("likelihood"),
-            priors=m.get("priors"),
-            law_options=m.get("options"),
-            n_trials=m.get("n_trials"),
-            where=d.get("where"),
-            dropna=d.get("dropna", False),
-            units=d.get("units"),
             backend=backend,
             address=address,
             chunk_size=chunk_size,
             out_dir=folder,
             resume=resume,
             retries=retries,
-            **s.get("sampler", {}),
+            **fit_kwargs(s),
         )
     failed = json.loads(tree.attrs["failed"])
     for f in failed:
@@ -534,7 +525,6 @@ def plan_cmd(
     seed: int = 0,
 ) -> None:
     """Revenue cone from the capability forecast, and how much compute one can commit to."""
-    from . import io, plots
     from .economics import run_plan
 
     with user_errors():
@@ -559,23 +549,12 @@ def plan_cmd(
     console.print(r.plan.summary.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     console.print("[bold]model-as-a-company P&L[/]")
     console.print(r.pnl.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-    out.mkdir(parents=True, exist_ok=True)
-    io.save(r.tree, out / "plan.nc")
-    for name, table in (
-        ("cone", r.cone),
-        ("plan_summary", r.plan.summary),
-        ("can_pay_curve", r.plan.curve),
-        ("pnl", r.pnl),
-    ):
-        io.atomic_write(out / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
-    written = []
-    for name, fig in (
-        ("cone", plots.plot_cone(r)),
-        ("can_pay", plots.plot_can_pay(r.plan)),
-        ("pnl", plots.plot_pnl(r.pnl)),
-    ):
-        written += plots.save_figure(fig, out / name, formats=("png", "pdf"))
-    console.print(f"wrote {out}/plan.nc, cone.csv, plan_summary.csv, can_pay_curve.csv, pnl.csv, {', '.join(written)}")
+    from .economics import save_plan
+
+    save_plan(r, out)
+    console.print(
+        f"wrote {out}/plan.nc, cone.csv, plan_summary.csv, can_pay_curve.csv, pnl.csv, cone/can_pay/pnl.png/pdf"
+    )
 
 
 datasets_app = typer.Typer(help="Shipped tables and the registry of public datasets.", no_args_is_help=True)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -353,6 +354,32 @@ class PlanResult:
     plan: Plan
     pnl: pd.DataFrame
     assumptions: list[str]
+
+
+def save_plan(result: PlanResult, folder: str | Path, formats: tuple[str, ...] = ("png", "pdf")) -> dict[str, Any]:
+    """Write a plan's outputs to ``folder``, each file atomically: ``plan.nc`` (every draw),
+    ``cone.csv``, ``plan_summary.csv``, ``can_pay_curve.csv``, ``pnl.csv`` and the ``cone``,
+    ``can_pay`` and ``pnl`` figures in ``formats``. Returns the figures by name."""
+    from . import io, plots
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    io.save(result.tree, folder / "plan.nc")
+    for name, table in (
+        ("cone", result.cone),
+        ("plan_summary", result.plan.summary),
+        ("can_pay_curve", result.plan.curve),
+        ("pnl", result.pnl),
+    ):
+        io.atomic_write(folder / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
+    figs = {
+        "cone": plots.plot_cone(result),
+        "can_pay": plots.plot_can_pay(result.plan),
+        "pnl": plots.plot_pnl(result.pnl),
+    }
+    for name, fig in figs.items():
+        plots.save_figure(fig, folder / name, formats=formats)
+    return figs
 
 
 def _require_pass(fit: xr.DataTree, what: str) -> None:

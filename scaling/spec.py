@@ -160,6 +160,25 @@ def load_spec(path: str | Path, overrides: dict[str, dict[str, Any]] | None = No
     return spec
 
 
+def fit_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of :func:`scaling.fit` / :func:`scaling.fit_many` a loaded spec
+    gives, besides the data and the law: columns, likelihood, priors, options, row
+    selection, units and the ``[sampler]`` settings."""
+    d, m = spec["data"], spec["model"]
+    return {
+        "x": m["x"],
+        "y": m["y"],
+        "likelihood": m.get("likelihood"),
+        "priors": m.get("priors"),
+        "law_options": m.get("options"),
+        "n_trials": m.get("n_trials"),
+        "where": d.get("where"),
+        "dropna": d.get("dropna", False),
+        "units": d.get("units"),
+        **spec.get("sampler", {}),
+    }
+
+
 def _check_model(spec: dict[str, Any], where: str) -> None:
     from .inference import resolve_model
     from .laws import LAWS

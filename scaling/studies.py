@@ -18,7 +18,7 @@ from typing import Any
 
 from .data import DataError
 from .provenance import canonical_json, spec_id
-from .spec import SpecError, load_spec
+from .spec import SpecError, fit_kwargs, load_spec
 
 
 def _source_hash(source: str) -> str:
@@ -113,18 +113,7 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
     common = {"where": d.get("where"), "dropna": d.get("dropna", False), "units": d.get("units")}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        main = fit(
-            d["source"],
-            m["law"],
-            x=m["x"],
-            y=m["y"],
-            likelihood=m.get("likelihood"),
-            priors=m.get("priors"),
-            law_options=m.get("options"),
-            n_trials=m.get("n_trials"),
-            **common,
-            **s,
-        )
+        main = fit(d["source"], m["law"], **fit_kwargs(spec))
     main.attrs["spec_file"] = canonical_json(clean)
     table = summary(main)
     gate = diagnose(main)
@@ -276,12 +265,11 @@ def _plan_study(spec: dict[str, Any], fits: dict[str, Any], common: dict[str, An
     """The ``[plan]`` study: :func:`scaling.economics.run_plan` on the spec's capability data.
 
     Trend shapes not fitted yet are fitted here with the same rows, units and sampler as the
-    main fit (and added to ``fits``), so run_plan refits none of them. Writes ``plan.nc``,
-    ``cone.csv``, ``plan_summary.csv``, ``can_pay_curve.csv``, ``pnl.csv``, ``cone.png``,
-    ``can_pay.png``, ``pnl.png``; returns the report section.
+    main fit (and added to ``fits``), so run_plan refits none of them. Writes what
+    :func:`scaling.economics.save_plan` writes; returns the report section.
     """
-    from . import io, plots, report
-    from .economics import run_plan
+    from . import report
+    from .economics import run_plan, save_plan
     from .inference import fit
 
     d, m, s = spec["data"], spec["model"], spec.get("sampler", {})
@@ -307,17 +295,7 @@ def _plan_study(spec: dict[str, Any], fits: dict[str, Any], common: dict[str, An
             )
         except ValueError as e:
             raise SpecError(f"{spec['_path']}: [plan]: {e}") from None
-    io.save(r.tree, tmp / "plan.nc")
-    for name, table in (
-        ("cone", r.cone),
-        ("plan_summary", r.plan.summary),
-        ("can_pay_curve", r.plan.curve),
-        ("pnl", r.pnl),
-    ):
-        table.to_csv(tmp / f"{name}.csv", index=False)
-    figs = {"cone": plots.plot_cone(r), "can_pay": plots.plot_can_pay(r.plan), "pnl": plots.plot_pnl(r.pnl)}
-    for name, fig in figs.items():
-        fig.savefig(tmp / f"{name}.png", dpi=200)
+    figs = save_plan(r, tmp)
     billions = r.cone.set_index("year") / 1e9
     billions.columns = [f"{c} ($B/yr)" for c in billions.columns]
     pl = r.plan

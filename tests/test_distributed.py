@@ -148,3 +148,24 @@ def test_killed_ray_job_resumes_without_refitting(one_piece, ray_local, tmp_path
     assert len(after) == 8
     assert all(after[k] == v for k, v in before.items())  # finished chunks were not refitted
     same(scaling.load(out / "fit.nc"), whole)
+
+
+def test_fit_many_spec_errors(tmp_path):
+    from typer.testing import CliRunner
+
+    from scaling.cli import app
+    from scaling.spec import SpecError
+    from scaling.studies import run_spec
+
+    pd.DataFrame({"dataset": ["a"] * 3, "flop": [1e20, 1e21, 1e22], "loss": [3.0, 2.5, 2.2]}).to_csv(
+        tmp_path / "d.csv", index=False
+    )
+    (tmp_path / "by.toml").write_text(SPEC.format(csv="d.csv"))
+    with pytest.raises(SpecError, match=r"by\.toml: \[data\] by .*scaling fit-many"):
+        run_spec(tmp_path / "by.toml", out=tmp_path / "out")
+    (tmp_path / "noby.toml").write_text(SPEC.format(csv="d.csv").replace('by = "dataset"\n', ""))
+    result = CliRunner().invoke(app, ["fit-many", str(tmp_path / "noby.toml"), "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0 and "needs 'by'" in " ".join(result.output.split())
+    (tmp_path / "wrong.toml").write_text(SPEC.format(csv="d.csv").replace('by = "dataset"', 'by = "family"'))
+    result = CliRunner().invoke(app, ["fit-many", str(tmp_path / "wrong.toml"), "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0 and "no column 'family'" in " ".join(result.output.split())
