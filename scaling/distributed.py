@@ -154,7 +154,7 @@ def fit_chunked(
             results[k] = saved
         else:
             todo.append(k)
-    bar, advance = _progress(len(chunks), progress, f"fit_many: {len(chunks)} chunks ({backend})")
+    bar, advance = _progress(len(chunks), progress, f"fit_many ({backend})", unit="chunks")
     if bar is not None:
         bar.start()
         advance(len(chunks) - len(todo))

@@ -88,8 +88,8 @@ def _stack(problems: Sequence[Prepared], law: Law, length: int) -> dict[str, Any
     return jax.tree.map(jnp.asarray, data)
 
 
-def _progress(total: int, enabled: bool | None, label: str):
-    """A rich progress bar advancing by steps, or None when not interactive."""
+def _progress(total: int, enabled: bool | None, label: str, unit: str = "steps"):
+    """A rich progress bar counting ``unit`` (NUTS steps, chunks), or None when not interactive."""
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
@@ -99,7 +99,7 @@ def _progress(total: int, enabled: bool | None, label: str):
     bar = Progress(
         "[progress.description]{task.description}",
         BarColumn(),
-        "{task.completed}/{task.total} steps",
+        "{task.completed:.0f}/{task.total} " + unit,
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         transient=True,
