@@ -26,10 +26,9 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 @app.callback()
 def _setup() -> None:
     """Bayesian scaling-law fits on CPU or GPU."""
-    from .runtime import enable_compilation_cache, use_all_cpu_cores
+    from .runtime import use_all_cpu_cores
 
-    enable_compilation_cache()
-    use_all_cpu_cores()
+    use_all_cpu_cores()  # (importing scaling already turned the compilation cache on)
 
 
 def columns(text: str) -> list[str]:
@@ -153,38 +152,23 @@ def fit(
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            common = {"x": columns(x), "y": y, "priors": priors, "law_options": options, "dropna": dropna}
+            common |= {"where": where, "seed": seed}
             if method == "point":
                 from .point import fit_point
 
-                dt = fit_point(
-                    data,
-                    law,
-                    x=columns(x),
-                    y=y,
-                    priors=priors,
-                    law_options=options,
-                    dropna=dropna,
-                    where=where,
-                    n_bootstrap=bootstrap,
-                    seed=seed,
-                )
+                dt = fit_point(data, law, n_bootstrap=bootstrap, **common)
             else:
                 dt = inference.fit(
                     data,
                     law,
-                    x=columns(x),
-                    y=y,
                     likelihood=likelihood,
-                    priors=priors,
-                    law_options=options,
                     n_trials=n_trials,
-                    dropna=dropna,
-                    where=where,
                     num_warmup=warmup,
                     num_samples=samples,
                     num_chains=chains,
-                    seed=seed,
                     progress=None,
+                    **common,
                 )
         for w in caught:
             if issubclass(w.category, UserWarning):

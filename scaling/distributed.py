@@ -94,6 +94,8 @@ def fit_chunked(
     prep: dict[str, Any],
     keys: jax.Array,
     *,
+    law: Any,
+    lik: Any,
     settings: dict[str, Any],
     num_chains: int,
     seed: int,
@@ -105,18 +107,17 @@ def fit_chunked(
     address: str | None = None,
     progress: bool | None = None,
 ) -> xr.DataTree:
-    """The chunked path of :func:`scaling.fit_many` (see the module docstring)."""
-    from .inference import _progress, _spec, pad_length, resolve_model
+    """The chunked path of :func:`scaling.fit_many` (see the module docstring); ``law`` and
+    ``lik`` are ``model`` resolved (workers resolve ``model`` themselves)."""
+    from .inference import _check_int, _progress, _spec, pad_length
 
     if backend not in BACKENDS:
         raise ValueError(f"The 'backend' parameter of fit_many must be one of {BACKENDS}. Got {backend!r} instead.")
-    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-        raise ValueError(f"The 'chunk_size' parameter of fit_many must be an int >= 1. Got {chunk_size!r} instead.")
-    if not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"The 'retries' parameter of fit_many must be an int >= 0. Got {retries!r} instead.")
+    if chunk_size is not None:
+        chunk_size = _check_int("chunk_size", chunk_size, 1, "fit_many")
+    retries = _check_int("retries", retries, 0, "fit_many")
     if resume and out_dir is None:
         raise ValueError("resume=True needs out_dir: the folder of the job to continue.")
-    law, lik = resolve_model(**model)
     names = [str(k) for k, _ in items]
     key_data = np.asarray(jax.random.key_data(keys))
     problems, index, failed = [], [], []

@@ -196,7 +196,7 @@ def run(
     init, run_chunk, finish = kernels(
         law, likelihood, num_warmup, chunk, max_tree_depth, float(target_accept), bool(dense_mass), mode
     )
-    devices = local_devices()[: min(len(local_devices()), len(keys))]
+    devices = local_devices()[: len(keys)]
     (data, keys), n_runs = pad_runs((data, keys), len(devices))
     share = len(keys) // len(devices)
     parts = [jax.tree.map(lambda a, i=i: a[i * share : (i + 1) * share], (data, keys)) for i in range(len(devices))]

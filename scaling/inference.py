@@ -288,6 +288,8 @@ def fit_many(
             model,
             prep,
             keys,
+            law=law_obj,
+            lik=lik,
             settings=settings,
             num_chains=num_chains,
             seed=seed,

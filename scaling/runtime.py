@@ -12,8 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-#: Environment defaults of the persistent cache (JAX reads them when it is first imported).
-CACHE_DEFAULTS = {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.5", "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+#: Persistent-cache settings by JAX config name (the environment variable is the upper-cased name).
+CACHE_DEFAULTS = {"jax_persistent_cache_min_compile_time_secs": 0.5, "jax_persistent_cache_min_entry_size_bytes": 0}
 
 
 def cache_dir() -> Path | None:
@@ -34,14 +34,14 @@ def enable_compilation_cache() -> None:
     if "jax" not in sys.modules:
         os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(where))
         for key, value in CACHE_DEFAULTS.items():
-            os.environ.setdefault(key, value)
+            os.environ.setdefault(key.upper(), str(value))
         return
     import jax
 
     if jax.config.jax_compilation_cache_dir is None and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
         jax.config.update("jax_compilation_cache_dir", str(where))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        for key, value in CACHE_DEFAULTS.items():
+            jax.config.update(key, value)
 
 
 def use_all_cpu_cores() -> None:
