@@ -32,6 +32,37 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 SIZES = {"single": (3.5, 2.6), "double": (7.2, 4.0)}
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
+def tick_label(x: float) -> str:
+    """Plain-text tick label: ``0.5``, ``20``, ``10²⁰``, ``3×10²⁰`` (Unicode superscripts).
+
+    Log axes use it instead of matplotlib's mathtext labels, which cost about a
+    second of parsing the first time a figure is drawn in a process.
+    """
+    if x == 0 or 1e-3 <= abs(x) < 1e4:
+        return f"{x:g}"
+    exponent = math.floor(math.log10(abs(x)) + 1e-9)
+    mantissa = round(x / 10.0**exponent, 2)
+    power = "10" + str(exponent).translate(_SUPERSCRIPT)
+    return power if mantissa == 1 else f"{mantissa:g}\u00d7{power}"
+
+
+def _log_axis(ax: Any, which: str) -> None:
+    """Log scale on axis ``which`` ("x" or "y") with :func:`tick_label` labels."""
+    from matplotlib.ticker import LogFormatter
+
+    class Ticks(LogFormatter):
+        def _num_to_string(self, x, vmin, vmax):
+            return tick_label(x)
+
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_formatter(Ticks())
+    axis.set_minor_formatter(Ticks(labelOnlyBase=False))
+
+
 def _bands(draws: np.ndarray, probs: tuple[float, ...]) -> list[tuple[float, np.ndarray, np.ndarray]]:
     return [(p, *np.nanquantile(draws, [(1 - p) / 2, (1 + p) / 2], axis=0)) for p in sorted(probs, reverse=True)]
 
@@ -79,7 +110,7 @@ def plot_fit(
             edge = 10**hi if inp.transform == "log10" else hi
             ax.axvspan(edge, xg[-1], color="0.5", alpha=0.12, lw=0, label="extrapolation")
         if inp.transform == "log10":
-            ax.set_xscale("log")
+            _log_axis(ax, "x")
         ax.set_xlabel(_label(fit, 0, inp.doc))
     else:
         pp = fit["posterior_predictive"]["y"] if "posterior_predictive" in fit.children else None
@@ -103,7 +134,7 @@ def plot_fit(
         ax.plot(lim, lim, color=PALETTE[0], lw=1, label="y = prediction")
         ax.set_xlabel("predicted (posterior median)")
     if law.log_output:
-        ax.set_yscale("log")
+        _log_axis(ax, "y")
     ax.set_ylabel(json_col(fit, "y") or "y")
     ax.set_title(title or f"{law.name}: {law.formula}", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
@@ -185,7 +216,7 @@ def plot_fan(fc, *, size: str = "double", log_y: bool = True, probs: tuple[float
     if fc.crossing is not None:
         ax.axhline(fc.crossing.threshold, color="0.3", ls="--", lw=0.8, label="threshold")
     if log_y:
-        ax.set_yscale("log")
+        _log_axis(ax, "y")
     ax.set_ylabel(json_col(first, "y") or "y")
     ax.legend(fontsize=6, frameon=False, ncol=2)
     ax.set_title("forecast by trend shape, stacked by PSIS-LOO weights", fontsize=9)
@@ -222,7 +253,7 @@ def plot_cone(result, *, size: str = "double"):
         lo, med, hi = np.percentile(d, [10, 50, 90], axis=0)
         ax.fill_between(years, lo, hi, color=colour, alpha=0.25, lw=0, label=f"{label}: 10-90%")
         ax.plot(years, med, color=colour, lw=1.5, label=f"{label}: median")
-    ax.set_yscale("log")
+    _log_axis(ax, "y")
     ax.set_xlabel("year")
     ax.set_ylabel("revenue (USD per year)")
     ax.set_title("cone of uncertainty of revenue", fontsize=9)
@@ -589,7 +620,7 @@ def plot_elasticity(
     if x.max() > edge * (1 + 1e-9):
         ax.axvspan(edge, x.max(), color="0.5", alpha=0.12, lw=0, label="extrapolation")
     if not is_year:
-        ax.set_xscale("log")
+        _log_axis(ax, "x")
     chin = law.name == "chinchilla"
     ax.set_xlabel("compute C = 6 N D (FLOP)" if chin else _label(fit, 0, law.inputs[0].doc), fontsize=9)
     ax.set_ylabel(_returns_label(quantity, is_year, json_col(fit, "y") or "mu"), fontsize=8)

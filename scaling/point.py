@@ -171,16 +171,26 @@ def _unconstrain(law: Law, init: Mapping[str, np.ndarray]) -> np.ndarray:
 
 def prior_starts(law: Law, n: int, seed: int) -> dict[str, np.ndarray]:
     """``n`` starting points drawn from the priors (the first one at the prior medians)."""
-    out = {}
-    for i, p in enumerate(law.params):
-        d = p.prior.to_numpyro()
-        draws = np.asarray(d.sample(jax.random.fold_in(jax.random.key(seed), i), (n,)), dtype=np.float64)
-        try:
-            draws[0] = float(d.icdf(0.5))
-        except (NotImplementedError, AttributeError):
-            draws[0] = float(np.median(draws))
-        out[p.name] = draws
-    return out
+    return {k: np.asarray(v, dtype=np.float64) for k, v in _prior_sampler(law, int(n))(seed).items()}
+
+
+@lru_cache(maxsize=32)
+def _prior_sampler(law: Law, n: int):
+    """Jitted ``seed -> {param: n draws}``: every prior sampled in one program (not one per operation)."""
+
+    def draw(seed):
+        out = {}
+        for i, p in enumerate(law.params):
+            d = p.prior.to_numpyro()
+            v = d.sample(jax.random.fold_in(jax.random.key(seed), i), (n,))
+            try:
+                median = d.icdf(0.5)
+            except (NotImplementedError, AttributeError):
+                median = jnp.median(v)
+            out[p.name] = v.at[0].set(median)
+        return out
+
+    return jax.jit(draw)
 
 
 def grid(**axes: Sequence[float]) -> dict[str, np.ndarray]:

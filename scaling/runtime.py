@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 #: Persistent-cache settings by JAX config name (the environment variable is the upper-cased name).
-CACHE_DEFAULTS = {"jax_persistent_cache_min_compile_time_secs": 0.5, "jax_persistent_cache_min_entry_size_bytes": 0}
+#: Every program is cached, however quick to compile: a fit also compiles dozens of small ones
+#: (prior draws, key splitting, transforms) that together cost about a second per process.
+CACHE_DEFAULTS = {"jax_persistent_cache_min_compile_time_secs": 0.0, "jax_persistent_cache_min_entry_size_bytes": 0}
 
 
 def cache_dir() -> Path | None:

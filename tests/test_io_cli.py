@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from typer.testing import CliRunner
@@ -120,6 +121,8 @@ def test_cli_fit_on_shipped_data(tmp_path):
             "300",
             "--samples",
             "300",
+            "--figure",
+            "png,pdf",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -128,6 +131,24 @@ def test_cli_fit_on_shipped_data(tmp_path):
         assert (out / name).stat().st_size > 0, name
     days = scaling.load(out / "fit.nc").posterior["doubling_time_days"]
     assert 150 < float(days.median()) < 260
+
+
+def test_cli_point_fit_and_figure_formats(tmp_path):
+    """``--method point`` recovers a known power law; ``--figure`` picks the formats (default png only)."""
+    x = np.logspace(18, 23, 12)
+    p = tmp_path / "d.csv"
+    pd.DataFrame({"flop": x, "loss": 40.0 * x**-0.08}).to_csv(p, index=False)
+    args = ["fit", str(p), "--law", "power_law", "--x", "flop", "--y", "loss", "--method", "point"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert {f.name for f in (tmp_path / "a").iterdir()} == {"fit.nc", "summary.csv", "fit.png"}
+    best = scaling.load(tmp_path / "a" / "fit.nc")["point_estimate"]
+    assert abs(float(best["alpha"]) - 0.08) < 1e-4
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b"), "--figure", "none"])
+    assert result.exit_code == 0, result.output
+    assert {f.name for f in (tmp_path / "b").iterdir()} == {"fit.nc", "summary.csv"}
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "c"), "--figure", "png,jpeg"])
+    assert result.exit_code != 0 and "--figure" in result.output and not (tmp_path / "c").exists()
 
 
 def test_cli_bad_input_exit_code_and_message(tmp_path):
