@@ -162,3 +162,19 @@ def test_two_local_devices_give_the_same_posteriors(batch, tmp_path):
     np.testing.assert_allclose(
         np.array(out["1"]), odd.posterior["alpha"].transpose("problem", "chain", "draw").values, rtol=1e-5, atol=1e-6
     )
+
+
+def test_host_beta_draws():
+    """Beta replicated y is drawn on the host: right moments, NaN on padding, the same per run however batched."""
+    keys = jax.random.split(jax.random.key(3), 3)
+    a = np.broadcast_to(np.array([2.0, 30.0, 0.5]), (3, 4000, 3)).copy()
+    b = np.broadcast_to(np.array([5.0, 10.0, 0.5]), (3, 4000, 3)).copy()
+    a[:, :, 2] = b[:, :, 2] = np.nan  # a padded point
+    draws = engine.host_beta(keys, np.stack([a, b], axis=2))
+    assert draws.shape == (3, 4000, 3) and np.isnan(draws[..., 2]).all()
+    for j, (aj, bj) in enumerate([(2.0, 5.0), (30.0, 10.0)]):
+        mean, var = aj / (aj + bj), aj * bj / ((aj + bj) ** 2 * (aj + bj + 1))
+        assert abs(draws[..., j].mean() - mean) < 4 * np.sqrt(var / draws[..., j].size)
+        assert abs(draws[..., j].var() / var - 1) < 0.05
+    assert not np.array_equal(draws[0], draws[1])  # runs get their own streams
+    np.testing.assert_array_equal(engine.host_beta(keys[1:2], np.stack([a, b], axis=2)[1:2])[0], draws[1])

@@ -131,3 +131,8 @@ def test_recovery(case):
     worst = max(float(rhat[v].max()) for v in rhat.data_vars)
     assert worst < 1.01, f"{case}: max R-hat {worst:.4f}"
     assert int(dt.sample_stats["diverging"].sum()) == 0
+    # posterior predictive: the observed points sit inside their 94% predictive intervals about as often
+    y = dt.observed_data["y"].values
+    lo, hi = np.quantile(dt.posterior_predictive["y"].values.reshape(-1, y.size), [0.03, 0.97], axis=0)
+    inside = np.mean((lo <= y) & (y <= hi))
+    assert inside >= 0.8, f"{case}: only {inside:.0%} of points inside their 94% predictive interval"
