@@ -9,10 +9,11 @@ phi ~ U(100, 300); score ~ Beta(mu phi, (1 - mu) phi).
 Methods:
 
 * ``ours``: one ``scaling.fit_many(datasets, "logistic", x="flop", y="score")`` call over all of them
-  (first_s: the first call in the process, compilation included; median_s: later calls);
+  (first_s: the first call in the process, compilation included, with an empty compilation cache;
+  median_s: later calls);
 * ``numpyro_loop``: the baseline, a Python loop creating a numpyro ``MCMC(NUTS(model), ...)`` per
-  dataset (plain model, numpyro's defaults, ``progress_bar=False``), timed on ``--baseline-k``
-  datasets and *extrapolated* to ``--n``.
+  dataset (plain model, numpyro's defaults, ``progress_bar=False``, no persistent compilation cache),
+  timed on ``--baseline-k`` datasets and *extrapolated* to ``--n``.
 
 Quality: share of posteriors passing (every sampled parameter: rank R-hat < 1.01 and bulk ESS > 400),
 for ours (all datasets) and for the baseline (its k datasets); coverage of the truth by our 90%
@@ -91,7 +92,12 @@ def main() -> None:
     data, truth = make_datasets(n, seed=args.seed)
     names = list(data)
 
-    # ---- ours
+    # ---- ours. An empty compilation-cache folder, so that first_s includes compiling the sampler
+    # (a later process would load it from the cache instead).
+    import os
+    import tempfile
+
+    os.environ["SCALING_JAX_CACHE"] = tempfile.mkdtemp(prefix="w3-jax-cache-")
     import scaling
 
     def ours(i: int):
@@ -141,6 +147,8 @@ def main() -> None:
 
         model = logistic_beta_model()
         warnings.filterwarnings("ignore", message="There are not enough devices")  # numpyro's fallback notice
+        # the usual way compiles each new MCMC object again: no persistent cache (``import scaling`` turned it on)
+        jax.config.update("jax_enable_compilation_cache", False)
         per, bdraws, chain_method = [], {v: [] for v in SAMPLED}, None
         for i, name in enumerate(names[:k]):
             lx = np.log10(data[name]["flop"])

@@ -323,3 +323,18 @@ def test_every_plot_function_has_a_render_test():
     for name in public:  # library code never shows and always returns the figure
         source = inspect.getsource(getattr(plots, name))
         assert "plt.show" not in source and "pyplot" not in source and "return fig" in source, name
+
+
+def test_log_axes_use_plain_text_tick_labels(sat):
+    assert [plots.tick_label(v) for v in (0.5, 20, 1e20, 3e20, 1e-5, 2.5e-7)] == [
+        "0.5",
+        "20",
+        "10\u00b2\u2070",
+        "3\u00d710\u00b2\u2070",
+        "10\u207b\u2075",
+        "2.5\u00d710\u207b\u2077",
+    ]
+    fig = plots.plot_fit(sat)  # FLOP 1e18-1e23 on a log x axis
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert "10\u00b2\u2070" in labels and not any("$" in t for t in labels), labels  # 10^20, no mathtext
