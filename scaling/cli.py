@@ -33,7 +33,11 @@ def _setup() -> None:
 
 def preload(*modules: str) -> None:
     """Import ``modules`` in a background thread (start-up time: ArviZ and matplotlib take
-    about 1.5 s to import, which then overlaps with JAX loading and running the fit)."""
+    about 1.5 s to import, which then overlaps with JAX loading and running the fit).
+
+    Call it once the calling thread has imported what it needs: two threads importing
+    the same packages at once can deadlock on Python's per-module import locks.
+    """
     import importlib
     import threading
 
@@ -159,18 +163,19 @@ def fit(
             raise typer.BadParameter(f"--figure takes png, pdf, svg (comma-separated) or 'none'; got {figure!r}.")
         priors = dict(parse_prior(p) for p in prior or [])
         options = dict(parse_option(o) for o in option or [])
-        preload(*(["arviz"] if method == "nuts" else []), *(["matplotlib.backends.backend_agg"] if formats else []))
         import warnings
 
         from . import inference, io, plots, tables
+        from .point import fit_point
+
+        # after this thread's own imports, so that the two threads never import the same modules at once
+        preload(*(["arviz"] if method == "nuts" else []), *(["matplotlib.backends.backend_agg"] if formats else []))
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             common = {"x": columns(x), "y": y, "priors": priors, "law_options": options, "dropna": dropna}
             common |= {"where": where, "seed": seed}
             if method == "point":
-                from .point import fit_point
-
                 dt = fit_point(data, law, n_bootstrap=bootstrap, **common)
             else:
                 dt = inference.fit(
