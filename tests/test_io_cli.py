@@ -151,6 +151,27 @@ def test_cli_point_fit_and_figure_formats(tmp_path):
     assert result.exit_code != 0 and "--figure" in result.output and not (tmp_path / "c").exists()
 
 
+def test_console_entry_point_exit_codes(tmp_path):
+    """The ``scaling`` entry point (``main``) exits without interpreter teardown: output flushed,
+    results written, the command's exit code kept."""
+    import subprocess
+    import sys
+
+    x = np.logspace(18, 23, 12)
+    pd.DataFrame({"flop": x, "loss": 40.0 * x**-0.08}).to_csv(tmp_path / "d.csv", index=False)
+    cmd = [sys.executable, "-m", "scaling.cli", "fit", str(tmp_path / "d.csv"), "--law", "power_law", "--x", "flop"]
+    ok = subprocess.run([*cmd, "--y", "loss", "--method", "point", "--figure", "none", "--out", str(tmp_path / "o")],
+                        capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert "alpha" in ok.stdout and "wrote" in ok.stdout
+    assert scaling.load(tmp_path / "o" / "fit.nc")["point_estimate"]["alpha"] > 0
+    bad = subprocess.run(
+        [*cmd, "--y", "nope", "--out", str(tmp_path / "p")], capture_output=True, text=True, timeout=300
+    )
+    assert bad.returncode != 0 and "nope" in bad.stderr + bad.stdout
+    assert not (tmp_path / "p").exists()
+
+
 def test_cli_bad_input_exit_code_and_message(tmp_path):
     p = tmp_path / "bad.csv"
     p.write_text("flop,loss\n1e20,2.0\n1e21,oops\n1e22,1.5\n1e23,1.4\n1e24,1.3\n")
