@@ -14,7 +14,8 @@ Methods, each in its own fresh process (so its first fit pays every one-off cost
   (a first one, ``cold_cache_first_s``, filled the empty cache folder);
 * ``numpyro_default``: the same model written plainly, ``MCMC(NUTS(model), num_warmup=1000,
   num_samples=1000, num_chains=4)`` with numpyro's defaults (a new MCMC object per fit, as a loop
-  over datasets would; ``progress_bar=False`` since output is not a terminal);
+  over datasets would; ``progress_bar=False`` since output is not a terminal; no persistent
+  compilation cache);
 * ``numpyro_reuse``: the same, but one MCMC object re-run with new keys (numpyro then reuses its
   compiled sampler);
 * ``pymc_default``: the same model in PyMC, ``pm.sample(draws=1000, tune=1000, chains=4)`` with
@@ -94,6 +95,9 @@ def fitter_numpyro(settings, reuse: bool = False):
     from numpyro.infer import MCMC, NUTS
 
     _, u, y = load_data()
+    # plain numpyro compiles in each new process: no persistent cache (loading the data imported scaling,
+    # which turned it on)
+    jax.config.update("jax_enable_compilation_cache", False)
 
     model = logistic_beta_model()
     warnings.filterwarnings("ignore", message="There are not enough devices")  # numpyro's fallback notice
