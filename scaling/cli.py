@@ -31,17 +31,21 @@ def _setup() -> None:
     use_all_cpu_cores()  # (importing scaling already turned the compilation cache on)
 
 
-def preload(*modules: str) -> None:
+def preload(*modules: str) -> Any:
     """Import ``modules`` in a background thread (start-up time: ArviZ and matplotlib take
     about 1.5 s to import, which then overlaps with JAX loading and running the fit).
 
-    Call it once the calling thread has imported what it needs: two threads importing
-    the same packages at once can deadlock on Python's per-module import locks.
+    Returns the thread. Call it once the calling thread has imported what it needs, and join
+    the thread before using submodules of those packages: two threads importing the same
+    packages' submodules at once can deadlock on Python's per-module import locks (a plain
+    ``import arviz`` meanwhile is safe: it waits for the package as a whole).
     """
     import importlib
     import threading
 
-    threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=True).start()
+    thread = threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=True)
+    thread.start()
+    return thread
 
 
 def columns(text: str) -> list[str]:
@@ -169,7 +173,9 @@ def fit(
         from .point import fit_point
 
         # after this thread's own imports, so that the two threads never import the same modules at once
-        preload(*(["arviz"] if method == "nuts" else []), *(["matplotlib.backends.backend_agg"] if formats else []))
+        loading = preload(
+            *(["arviz"] if method == "nuts" else []), *(["matplotlib.backends.backend_agg"] if formats else [])
+        )
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -189,6 +195,7 @@ def fit(
                     progress=None,
                     **common,
                 )
+        loading.join()  # before any further imports here
         for w in caught:
             if issubclass(w.category, UserWarning):
                 err.print(f"[yellow]warning:[/] {w.message}")
