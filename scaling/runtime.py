@@ -14,8 +14,13 @@ from pathlib import Path
 
 #: Persistent-cache settings by JAX config name (the environment variable is the upper-cased name).
 #: Every program is cached, however quick to compile: a fit also compiles dozens of small ones
-#: (prior draws, key splitting, transforms) that together cost about a second per process.
-CACHE_DEFAULTS = {"jax_persistent_cache_min_compile_time_secs": 0.0, "jax_persistent_cache_min_entry_size_bytes": 0}
+#: (prior draws, key splitting, transforms) that together cost about a second per process. The
+#: folder is kept under 2 GiB by evicting the least recently used programs.
+CACHE_DEFAULTS = {
+    "jax_persistent_cache_min_compile_time_secs": 0.0,
+    "jax_persistent_cache_min_entry_size_bytes": 0,
+    "jax_compilation_cache_max_size": 2 * 2**30,
+}
 
 
 def cache_dir() -> Path | None:
