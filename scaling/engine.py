@@ -119,7 +119,7 @@ def kernels(
         k_init, k_run = jax.random.split(key)
         info = initialize_model(k_init, model, model_kwargs=data, init_strategy=init_to_median(num_samples=15))[0]
         return init_kernel(
-            info.z,
+            info,  # z with its potential energy and gradient, which initialize_model computed already
             num_warmup,
             model_kwargs=data,
             rng_key=k_run,
