@@ -134,43 +134,18 @@ def main() -> None:
             )
 
     out_dir = root / "out"
+    fit_cmd = [SCALING, "fit", str(csv), "--law", "power_law", "--x", "flop", "--y", "loss", "--out", str(out_dir)]
     if "ours_bayes" in methods:
         run_pair(
             "ours_bayes",
-            lambda c: [
-                SCALING,
-                "fit",
-                str(csv),
-                "--law",
-                "power_law",
-                "--x",
-                "flop",
-                "--y",
-                "loss",
-                "--out",
-                str(out_dir),
-            ],
+            lambda c: fit_cmd,
             lambda c: {"SCALING_JAX_CACHE": str(c)},
             out_dir,
             {"command": "scaling fit data.csv --law power_law --x flop --y loss --out DIR", "n_points": 30},
         )
     if "ours_point" in methods:
         if cli_has_point():
-            cmd = lambda c: [  # noqa: E731
-                SCALING,
-                "fit",
-                str(csv),
-                "--law",
-                "power_law",
-                "--x",
-                "flop",
-                "--y",
-                "loss",
-                "--method",
-                "point",
-                "--out",
-                str(out_dir),
-            ]
+            cmd = lambda c: [*fit_cmd, "--method", "point"]  # noqa: E731
             how, result = "scaling fit data.csv --law power_law --x flop --y loss --method point --out DIR", out_dir
         else:
             nc = root / "point.nc"

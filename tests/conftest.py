@@ -33,3 +33,15 @@ def chinchilla_df(chinchilla_csv):
 
 
 REPO = Path(__file__).resolve().parents[1]
+
+#: Files a compute plan writes (``scaling plan`` and ``[plan]`` studies).
+PLAN_OUTPUTS = (
+    "plan.nc",
+    "cone.csv",
+    "plan_summary.csv",
+    "can_pay_curve.csv",
+    "pnl.csv",
+    "cone.png",
+    "can_pay.png",
+    "pnl.png",
+)

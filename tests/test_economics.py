@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 from scaling import economics as econ
 from scaling.cli import app
 
+from .conftest import PLAN_OUTPUTS
+
 
 def test_anchor_20b_of_compute_supports_100b_revenue():
     assert econ.supported_revenue(20e9, gross_margin=0.8) == pytest.approx(100e9)
@@ -135,16 +137,7 @@ def test_cli_plan(tmp_path):
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "largest commitment affordable at p10" in text and "revenue mapping" in text
-    for name in (
-        "plan.nc",
-        "cone.csv",
-        "plan_summary.csv",
-        "can_pay_curve.csv",
-        "pnl.csv",
-        "cone.png",
-        "can_pay.png",
-        "pnl.png",
-    ):
+    for name in PLAN_OUTPUTS:
         assert (tmp_path / name).stat().st_size > 0, name
     assert set(pd.read_csv(tmp_path / "cone.csv").columns) >= {"year", "revenue_p10", "revenue_p50", "naive_p50"}
     result = CliRunner().invoke(app, ["plan", "--gross-margin", "1.5", "--out", str(tmp_path / "x")])

@@ -17,19 +17,9 @@ from scaling.cli import app
 from scaling.spec import SpecError, load_spec
 from scaling.studies import run_spec
 
-from .conftest import REPO
+from .conftest import PLAN_OUTPUTS, REPO
 
 FAST = {"sampler": {"num_warmup": 300, "num_samples": 500, "num_chains": 4}}
-PLAN_OUTPUTS = (
-    "plan.nc",
-    "cone.csv",
-    "plan_summary.csv",
-    "can_pay_curve.csv",
-    "pnl.csv",
-    "cone.png",
-    "can_pay.png",
-    "pnl.png",
-)
 SPECS = sorted((REPO / "fits").glob("*.toml"))
 
 
