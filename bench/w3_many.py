@@ -76,6 +76,14 @@ def main() -> None:
     p.add_argument("--draws", type=int, default=None, help="draws per chain (default 1000; quick 150)")
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--batch-mode", default="auto", help="fit_many's batch_mode (auto, map, vmap)")
+    p.add_argument("--chunk-size", type=int, default=None, help="fit_many's chunk_size (default: one piece)")
+    p.add_argument(
+        "--baseline-device",
+        choices=("default", "cpu"),
+        default="default",
+        help="where the numpyro loop runs: JAX's default device or the CPU (on a GPU machine: the CPU loop "
+        "the GPU target is measured against)",
+    )
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     q = args.quick
@@ -98,6 +106,8 @@ def main() -> None:
     import tempfile
 
     os.environ["SCALING_JAX_CACHE"] = tempfile.mkdtemp(prefix="w3-jax-cache-")
+    import jax
+
     import scaling
 
     def ours(i: int):
@@ -109,6 +119,7 @@ def main() -> None:
             seed=args.seed + i,
             progress=False,
             batch_mode=args.batch_mode,
+            chunk_size=args.chunk_size,
             **settings,
         )
 
@@ -129,6 +140,7 @@ def main() -> None:
         n_datasets=n,
         settings=settings,
         batch_mode=args.batch_mode,
+        chunk_size=args.chunk_size,
         per_posterior_s=t["median_s"] / n,
         per_posterior_first_s=t["first_s"] / n,
         **qual,
@@ -141,7 +153,6 @@ def main() -> None:
     # ---- baseline: a loop of numpyro MCMC objects on the first k datasets
     base_s, base_q = None, None
     if k:
-        import jax
         import jax.numpy as jnp
         from numpyro.infer import MCMC, NUTS
 
@@ -150,6 +161,7 @@ def main() -> None:
         # the usual way compiles each new MCMC object again: no persistent cache (``import scaling`` turned it on)
         jax.config.update("jax_enable_compilation_cache", False)
         per, bdraws, chain_method = [], {v: [] for v in SAMPLED}, None
+        device = jax.devices("cpu")[0] if args.baseline_device == "cpu" else jax.devices()[0]
         for i, name in enumerate(names[:k]):
             lx = np.log10(data[name]["flop"])
             u, y = jnp.asarray(lx - lx.mean()), jnp.asarray(data[name]["score"])
@@ -161,7 +173,8 @@ def main() -> None:
                 num_chains=settings["num_chains"],
                 progress_bar=False,
             )
-            mcmc.run(jax.random.PRNGKey(args.seed + i), u, y)
+            with jax.default_device(device):
+                mcmc.run(jax.random.PRNGKey(args.seed + i), jax.device_put(u, device), jax.device_put(y, device))
             s = mcmc.get_samples(group_by_chain=True)
             jax.block_until_ready(s)
             per.append(time.perf_counter() - t0)
@@ -183,6 +196,7 @@ def main() -> None:
             n_datasets=n,
             settings=settings,
             chain_method=chain_method,
+            device=str(device),
             **base_q,
             note=f"median per-posterior time of {len(per)} datasets (new MCMC each, compilation included) "
             f"x {n}: extrapolated",
@@ -199,6 +213,16 @@ def main() -> None:
         )
         for label, key in (("first call, compile included", "first_s"), ("warm", "median_s"))
     ]
+    if jax.default_backend() != "cpu":
+        targets.append(
+            check(
+                "W3 (GPU): per-posterior speed-up vs the numpyro loop on this machine's CPU",
+                ratio(base_s, t["median_s"]),
+                ">= 100",
+                None if base_s is None or args.baseline_device != "cpu" else ratio(base_s, t["median_s"]) >= 100,
+                f"{n} datasets; baseline on {args.baseline_device}, extrapolated",
+            )
+        )
     targets.append(
         check("W3: share of posteriors passing (ours)", qual["pass_share"], ">= 0.97", qual["pass_share"] >= 0.97)
     )

@@ -47,6 +47,9 @@ from .model import build_model
 #: Number of times each engine function was traced (a trace precedes every compile).
 TRACES: Counter[str] = Counter()
 
+#: Most pointwise values (run x draw x point) one vmapped batch of ``finish`` builds at once.
+FINISH_ELEMENTS = 2**25
+
 STAT_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "step_size", "potential_energy")
 
 
@@ -106,8 +109,13 @@ def kernels(
     target_accept: float,
     dense_mass: bool,
     mode: str,
+    host_yrep: bool = False,
 ) -> tuple[Any, Any, Any]:
-    """Jitted ``(init, run_chunk, finish)`` for a flat batch of runs; cached."""
+    """Jitted ``(init, run_chunk, finish)`` for a flat batch of runs; cached.
+
+    ``host_yrep``: for a beta likelihood, ``finish`` returns the Beta parameters and
+    replicated y is drawn on the host (:func:`host_beta`); else on the device.
+    """
     model = build_model(law, likelihood)
 
     def potential_gen(**data):
@@ -138,7 +146,7 @@ def kernels(
 
     def finish_one(z, data, key):
         """Constrained draws (with deterministics), pointwise log-lik and replicated y
-        (for beta likelihoods the Beta parameters instead: see :func:`host_beta`)."""
+        (with ``host_yrep``, for beta likelihoods the Beta parameters instead: see :func:`host_beta`)."""
         theta = jax.vmap(lambda zz: constrain_fn(model, (), data, zz, return_deterministic=True))(z)
         keys = jax.random.split(key, jax.tree.leaves(z)[0].shape[0])
 
@@ -146,7 +154,7 @@ def kernels(
             tr = handlers.trace(handlers.seed(handlers.substitute(model, th), k)).get_trace(**data)
             fn = tr["y"]["fn"]
             ll = fn.log_prob(tr["y"]["value"])
-            if likelihood.name == "beta":
+            if host_yrep:
                 beta = fn
                 while not hasattr(beta, "concentration1"):  # under numpyro's mask/expand wrappers
                     beta = beta.base_dist
@@ -172,19 +180,37 @@ def kernels(
 
         return jax.jit(wrapper)
 
+    def finish(z, data, keys):
+        if mode == "map":
+            return _batched(finish_one, mode)(z, data, keys)
+        # vmap: in batches of runs, so that the pointwise arrays being built stay under
+        # FINISH_ELEMENTS values (10,000 30-point problems x 4 chains x 1,000 draws
+        # would otherwise build 1.2e9-value log-likelihood and replicate arrays at once)
+        runs, draws = jax.tree.leaves(z)[0].shape[:2]
+        points = max(a.shape[1] if a.ndim > 1 else 1 for a in jax.tree.leaves(data))
+        size = max(1, min(runs, FINISH_ELEMENTS // (draws * points)))
+        return jax.lax.map(lambda a: finish_one(*a), (z, data, keys), batch_size=size)
+
     return (
         traced("init", _batched(init_one, mode)),
         traced("chunk", _batched(chunk_one, mode)),
-        traced("finish", _batched(finish_one, mode)),
+        traced("finish", finish),
     )
+
+
+def yrep_on_host(likelihood: Likelihood, device: Any) -> bool:
+    """Whether replicated y is drawn on the host (:func:`host_beta`): beta likelihoods on
+    CPU devices, where XLA's gamma sampler is slow; accelerators draw it themselves."""
+    return likelihood.name == "beta" and device.platform == "cpu"
 
 
 def host_beta(keys: Any, params: np.ndarray) -> np.ndarray:
     """Replicated y of a beta likelihood, drawn with NumPy: ``Beta(a, b)`` with ``params``
     ``(run, draw, 2, point)`` holding ``a, b`` (NaN where a point is padding).
 
-    XLA's CPU gamma sampler is about 15x slower than NumPy's for this, and was the
-    largest cost of a fit after sampling. Each run's generator is seeded from its own
+    Used on CPU devices only: XLA's CPU gamma sampler is about 15x slower than NumPy's
+    for this, and was the largest cost of a fit after sampling (an accelerator draws
+    them itself, in ``finish``). Each run's generator is seeded from its own
     key, so the draws do not depend on how runs are batched or split over devices.
     """
     typed = jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
@@ -220,10 +246,11 @@ def run(
     mode = default_batch_mode() if batch_mode == "auto" else batch_mode
     total = num_warmup + num_samples
     chunk = chunk_size(total)
-    init, run_chunk, finish = kernels(
-        law, likelihood, num_warmup, chunk, max_tree_depth, float(target_accept), bool(dense_mass), mode
-    )
     devices = local_devices()[: len(keys)]
+    host_yrep = yrep_on_host(likelihood, devices[0])
+    init, run_chunk, finish = kernels(
+        law, likelihood, num_warmup, chunk, max_tree_depth, float(target_accept), bool(dense_mass), mode, host_yrep
+    )
     (data, keys), n_runs = pad_runs((data, keys), len(devices))
     share = len(keys) // len(devices)
     parts = [jax.tree.map(lambda a, i=i: a[i * share : (i + 1) * share], (data, keys)) for i in range(len(devices))]
@@ -251,7 +278,7 @@ def run(
     out.update({n: np.concatenate([r[3][i] for r in done])[:n_runs] for i, n in enumerate(STAT_FIELDS)})
     out["ll"] = np.concatenate([r[1] for r in done])[:n_runs]
     out["yrep"] = np.concatenate([r[2] for r in done])[:n_runs]
-    if likelihood.name == "beta":
+    if host_yrep:
         out["yrep"] = host_beta(keys[:n_runs], out["yrep"])
     out["tree_depth"] = np.floor(np.log2(np.maximum(out["num_steps"], 1))).astype(np.int64) + 1
     out["reached_max_tree_depth"] = (out["tree_depth"] >= max_tree_depth).astype(np.int8)

@@ -178,3 +178,44 @@ def test_host_beta_draws():
         assert abs(draws[..., j].var() / var - 1) < 0.05
     assert not np.array_equal(draws[0], draws[1])  # runs get their own streams
     np.testing.assert_array_equal(engine.host_beta(keys[1:2], np.stack([a, b], axis=2)[1:2])[0], draws[1])
+
+
+def test_vmap_finish_in_batches_bounds_memory_and_keeps_results(batch, monkeypatch):
+    """vmap mode builds the pointwise arrays in batches of runs (FINISH_ELEMENTS): the same values
+    whatever the batch size, padding (NaN) included."""
+    data, keys, _ = batch
+    fit = lambda: scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, batch_mode="vmap", **SETTINGS)  # noqa: E731
+    whole = fit()
+    engine.kernels.cache_clear()
+    # 200 draws x 30 points: batches of 2 runs, 6 runs in all -> three lax.map steps
+    monkeypatch.setattr(engine, "FINISH_ELEMENTS", 2 * 200 * 30 + 1)
+    try:
+        parts = fit()
+    finally:
+        engine.kernels.cache_clear()
+    np.testing.assert_array_equal(parts.posterior["alpha"].values, whole.posterior["alpha"].values)
+    for group in ("log_likelihood", "posterior_predictive"):
+        np.testing.assert_allclose(parts[group]["y"].values, whole[group]["y"].values, rtol=1e-6, equal_nan=True)
+    assert np.isnan(parts.log_likelihood["y"].sel(problem="p0").values[..., 20:]).all()
+
+
+def test_beta_replicates_drawn_on_the_device_off_cpu(monkeypatch):
+    """Off CPU (yrep_on_host False) the device draws beta replicated y: in (0, 1), centred on the fit."""
+    rng = np.random.default_rng(0)
+    lx = np.linspace(20, 25, 25)
+    mu = 0.25 + 0.6 / (1 + np.exp(-1.5 * (lx - 22.5)))
+    d = {"flop": 10**lx, "score": rng.beta(mu * 200, (1 - mu) * 200)}
+    settings = {"num_warmup": 150, "num_samples": 150, "num_chains": 2, "seed": 1}
+    host = scaling.fit_many({"a": d}, "logistic", x="flop", y="score", **settings)
+    monkeypatch.setattr(engine, "yrep_on_host", lambda likelihood, device: False)
+    dev = scaling.fit_many({"a": d}, "logistic", x="flop", y="score", **settings)
+    np.testing.assert_array_equal(dev.posterior["slope"].values, host.posterior["slope"].values)
+    y_dev, y_host = dev.posterior_predictive["y"].values, host.posterior_predictive["y"].values
+    ok = np.isfinite(y_host)
+    assert np.array_equal(np.isfinite(y_dev), ok) and ((y_dev[ok] > 0) & (y_dev[ok] < 1)).all()
+    assert not np.array_equal(y_dev[ok], y_host[ok])  # another generator, the same distribution:
+    mean_dev, mean_host = np.nanmean(y_dev, axis=(0, 1)), np.nanmean(y_host, axis=(0, 1))
+    sd_dev, sd_host = np.nanstd(y_dev, axis=(0, 1)), np.nanstd(y_host, axis=(0, 1))
+    se = np.sqrt((sd_dev**2 + sd_host**2) / 300)  # of the difference of two 300-draw means (bound: theta is shared)
+    assert (abs(mean_dev - mean_host) < 5 * se).all()
+    np.testing.assert_allclose(sd_dev, sd_host, rtol=0.25)
