@@ -246,12 +246,26 @@ def posterior_quality(draws: dict[str, Any]) -> dict[str, Any]:
 
 def per_problem_quality(draws: dict[str, Any], rhat_max: float = 1.01, ess_min: float = 400.0) -> dict[str, Any]:
     """Per-problem pass share for arrays shaped (chain, draw, problem): all params R-hat < max, bulk ESS > min."""
-    import arviz as az
     import numpy as np
 
     names = list(draws)
-    rh = np.stack([np.atleast_1d(az.rhat(np.asarray(draws[n], dtype=np.float64))) for n in names])
-    es = np.stack([np.atleast_1d(az.ess(np.asarray(draws[n], dtype=np.float64), method="bulk")) for n in names])
+    arrays = [np.asarray(draws[n], dtype=np.float64) for n in names]
+    n_problems = arrays[0].shape[-1] if arrays[0].ndim == 3 else 1
+    # ArviZ loops over problems in Python (about 15 ms per problem and parameter): 10,000 problems take
+    # minutes, so large batches are split over processes (spawned: the parent has JAX's threads running)
+    workers = min(os.cpu_count() or 1, n_problems // 500)
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        cuts = np.array_split(np.arange(n_problems), workers)
+        parts = [[a[..., c[0] : c[-1] + 1] for a in arrays] for c in cuts]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            done = list(pool.map(_rhat_ess, parts))
+        rh = np.concatenate([d[0] for d in done], axis=1)
+        es = np.concatenate([d[1] for d in done], axis=1)
+    else:
+        rh, es = _rhat_ess(arrays)
     ok = np.all((rh < rhat_max) & (es > ess_min), axis=0)
     return {
         "n_problems": int(ok.size),
@@ -262,6 +276,16 @@ def per_problem_quality(draws: dict[str, Any], rhat_max: float = 1.01, ess_min: 
         "max_rhat": float(rh.max()),
         "pass_rule": f"all of {names}: rank R-hat < {rhat_max} and bulk ESS > {ess_min}",
     }
+
+
+def _rhat_ess(arrays: list[Any]) -> tuple[Any, Any]:
+    """Rank R-hat and bulk ESS, shaped (parameter, problem), of arrays shaped (chain, draw[, problem])."""
+    import arviz as az
+    import numpy as np
+
+    rh = np.stack([np.atleast_1d(az.rhat(a)) for a in arrays])
+    es = np.stack([np.atleast_1d(az.ess(a, method="bulk")) for a in arrays])
+    return rh, es
 
 
 def clean_jax_env() -> None:
