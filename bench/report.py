@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -228,13 +229,45 @@ def render(results_dir: Path, quick: bool) -> str:
         m = next((r for r in rows_by_w[w] if r["method"] == "machine"), None)
         lines.append(f".venv/bin/python {m['command'] if m else 'bench/' + SCRIPTS[w]}")
     lines += ["```", ""]
-    all_targets = []
+    lines += workload_sections(rows_by_w)
+    gpu = {w: load_latest(results_dir / "gpu" / f"{w}.jsonl") for w in WORKLOADS}
+    gpu = {w: r for w, r in gpu.items() if r}
+    if gpu and not quick:
+        lines += [
+            "# GPU column",
+            "",
+            "From `bench/results/gpu/*.jsonl`, written by `bench/run_gpu.sh` on a machine with a GPU (the commands "
+            "below); baselines there ran on that machine's CPU.",
+            "",
+            "## Machine",
+            "",
+            *machine_lines(gpu),
+            "",
+            *workload_sections(gpu, level="##", suffix=" (GPU)"),
+        ]
+    return "\n".join(lines)
+
+
+def workload_sections(rows_by_w: dict[str, list[dict[str, Any]]], level: str = "##", suffix: str = "") -> list[str]:
+    """One table per workload, then the targets of them all."""
+    lines, all_targets = [], []
     for w, rows in rows_by_w.items():
-        lines += [f"## {WORKLOADS[w]}", "", *table(w, rows), ""]
+        command = next((r["command"] for r in rows if r["method"] == "machine"), None)
+        lines += [f"{level} {WORKLOADS[w]}{suffix}", ""]
+        if suffix and command:
+            lines += [f"`python {re.sub(r' --out \S+', '', command)}`", ""]
+        lines += [*table(w, rows), ""]
         all_targets += targets(rows)
     if all_targets:
-        lines += ["## Targets", "", "| target | value | threshold | status |", "|---|---|---|---|", *all_targets, ""]
-    return "\n".join(lines)
+        lines += [
+            f"{level} Targets{suffix}",
+            "",
+            "| target | value | threshold | status |",
+            "|---|---|---|---|",
+            *all_targets,
+            "",
+        ]
+    return lines
 
 
 def main() -> None:

@@ -24,10 +24,20 @@ left chains stuck in a narrow-noise corner of small fits (a 5-point revenue mapp
 
 Sampling proceeds in equal chunks of steps (one compiled chunk function), so a
 progress bar can advance between chunks without recompiling.
+
+Memory: a run's sampler state is a few floats; its draws stay on the device until
+the end (``runs x steps x parameters``); ``finish`` builds the pointwise
+log-likelihood and replicated y in batches of runs of at most
+:data:`FINISH_ELEMENTS` values in vmap mode. ``fit_many(chunk_size=...)`` bounds
+everything, host memory included, to one chunk of problems. With
+``logging.getLogger("scaling.engine")`` at INFO, each device's phase times are
+logged (init, sampling, finish, copy to host; a first call's include compiling).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
 from functools import lru_cache
 from typing import Any
@@ -43,6 +53,8 @@ from numpyro.infer.util import constrain_fn, initialize_model, potential_energy
 from .laws import Law
 from .likelihoods import Likelihood
 from .model import build_model
+
+log = logging.getLogger(__name__)
 
 #: Number of times each engine function was traced (a trace precedes every compile).
 TRACES: Counter[str] = Counter()
@@ -81,6 +93,23 @@ def on_devices(fn: Any, parts: list[Any]) -> list[Any]:
 
     with ThreadPoolExecutor(len(parts)) as pool:
         return list(pool.map(fn, parts, devices))
+
+
+def phase_timer(enabled: bool) -> tuple[Any, dict[str, float]]:
+    """``mark(name, tree=None)`` records the seconds since the last mark in the returned dict,
+    after waiting for ``tree`` (JAX dispatches asynchronously); does nothing unless ``enabled``.
+    A first call's phases include compiling (``logging.getLogger("scaling.engine")`` at INFO
+    prints them)."""
+    phases: dict[str, float] = {}
+    last = [time.perf_counter()]
+
+    def mark(name: str, tree: Any = None) -> None:
+        if enabled:
+            jax.block_until_ready(tree)
+            now = time.perf_counter()
+            phases[name], last[0] = now - last[0], now
+
+    return mark, phases
 
 
 def pad_runs(tree: Any, multiple: int) -> tuple[Any, int]:
@@ -256,8 +285,10 @@ def run(
     parts = [jax.tree.map(lambda a, i=i: a[i * share : (i + 1) * share], (data, keys)) for i in range(len(devices))]
 
     def sample(part: tuple[Any, Any], device: Any) -> tuple[Any, ...]:
+        mark, phases = phase_timer(log.isEnabledFor(logging.INFO))
         d, k = jax.device_put(part, device)
         state = init(k, d)
+        mark("init", state)
         zs, stats = [], []
         for _ in range(total // chunk):
             state, (z, st) = run_chunk(state, d)
@@ -266,12 +297,19 @@ def run(
             if progress is not None:
                 jax.block_until_ready(state)  # dispatch is asynchronous: wait, so the bar shows real progress
                 progress(chunk / len(parts))
+        mark("sampling", state)
         z = jax.tree.map(lambda *a: jnp.concatenate(a, axis=1)[:, num_warmup:], *zs)
         theta, ll, yrep = finish(z, d, jax.vmap(lambda key: jax.random.fold_in(key, 1))(k))
+        mark("finish", (theta, ll, yrep))
         st = [
             np.concatenate([np.asarray(s[i]) for s in stats], axis=1)[:, num_warmup:] for i in range(len(STAT_FIELDS))
         ]
-        return {n: np.asarray(v) for n, v in theta.items()}, np.asarray(ll), np.asarray(yrep), st
+        result = {n: np.asarray(v) for n, v in theta.items()}, np.asarray(ll), np.asarray(yrep), st
+        mark("to host")
+        if phases:
+            times = ", ".join(f"{name} {sec:.2f} s" for name, sec in phases.items())
+            log.info("%s: %d runs x %d steps (%s mode): %s", device, share, total, mode, times)
+        return result
 
     done = on_devices(sample, parts)
     out = {n: np.concatenate([r[0][n] for r in done])[:n_runs] for n in done[0][0]}

@@ -1,6 +1,7 @@
 """fit_many: one compiled sampler for many problems."""
 
 import logging
+import re
 
 import jax
 import numpy as np
@@ -219,3 +220,16 @@ def test_beta_replicates_drawn_on_the_device_off_cpu(monkeypatch):
     se = np.sqrt((sd_dev**2 + sd_host**2) / 300)  # of the difference of two 300-draw means (bound: theta is shared)
     assert (abs(mean_dev - mean_host) < 5 * se).all()
     np.testing.assert_allclose(sd_dev, sd_host, rtol=0.25)
+
+
+def test_engine_logs_its_phases_at_info(batch, caplog):
+    """At INFO the engine reports each phase's seconds (init, sampling, finish, to host) per device."""
+    data, keys, _ = batch
+    with caplog.at_level(logging.INFO, logger="scaling.engine"):
+        scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, **SETTINGS)
+    lines = [r.getMessage() for r in caplog.records if r.name == "scaling.engine"]
+    assert lines, "no phase timings logged"
+    for phase in ("init", "sampling", "finish", "to host"):
+        assert all(f"{phase} " in line for line in lines), lines
+    runs = [re.search(r"(\d+) runs x 400 steps", line) for line in lines]
+    assert all(runs) and sum(int(m.group(1)) for m in runs) == 6  # 3 problems x 2 chains, over the devices
