@@ -142,6 +142,11 @@ def _where(df: pd.DataFrame, source: str, row: Any, column: str) -> str:
 def _numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series:
     """Column as float; non-numeric entries raise naming the first offending rows."""
     raw = df[col]
+    if pd.api.types.is_float_dtype(raw.dtype) or pd.api.types.is_integer_dtype(raw.dtype):
+        vals = raw.astype(float)  # already numbers: nothing to coerce (the common case, and fast)
+        if len(vals) and np.isnan(vals.to_numpy()).all():
+            raise DataError(f"{source} column {col!r} is empty (all values missing).")
+        return vals
     if len(raw) and raw.isna().all():
         raise DataError(f"{source} column {col!r} is empty (all values missing).")
     vals = pd.to_numeric(raw, errors="coerce")
@@ -310,8 +315,10 @@ def prepare(
         cols[n_trials] = _numeric(df, n_trials, source)
     table = pd.DataFrame(cols, index=df.index)
 
-    na = table.isna()
-    if na.any().any():
+    values = table.to_numpy(dtype=float)  # the checks below run on this array (pandas per check is slow)
+    column = {c: j for j, c in enumerate(table.columns)}
+    if np.isnan(values).any():
+        na = table.isna()
         rows = list(table.index[na.any(axis=1)])
         if not dropna:
             r = rows[0]
@@ -325,6 +332,7 @@ def prepare(
             cs = [c for c in table.columns if na.loc[r, c]]
             excluded.append({"row": _jsonable(r), "reason": f"missing value in {cs}"})
         table = table.drop(index=rows)
+        values = table.to_numpy(dtype=float)
         warnings.warn(f"{source}: {describe_exclusions(excluded)}", stacklevel=2)
 
     if "model" in df.columns:
@@ -333,22 +341,24 @@ def prepare(
         for name in list(dict.fromkeys(repeated))[:5]:
             rows = list(repeated.index[repeated == name])
             notes.append(f"{source}: model {name!r} appears in rows {rows} (kept; drop or rename duplicates).")
-    dup = table.duplicated(keep=False)
+    _, inverse, counts = np.unique(values, axis=0, return_inverse=True, return_counts=True)
+    dup = pd.Series(counts[inverse.ravel()] > 1, index=table.index)
     if dup.any():
         groups = table[dup].groupby(list(table.columns), sort=False).groups
         pairs = "; ".join("rows " + ", ".join(str(r) for r in rows) for rows in list(groups.values())[:5])
         notes.append(f"{source}: identical values in {pairs} (kept; remove them if they are copies).")
     for note in notes:
         warnings.warn(note, stacklevel=2)
-    for col in table.columns:
-        inf = ~np.isfinite(table[col].to_numpy())
+    for j, col in enumerate(table.columns):
+        inf = ~np.isfinite(values[:, j])
         if inf.any():
             r = table.index[inf][0]
             raise DataError(f"{_where(df, source, r, col)}: value {_show(table.loc[r, col])} is not finite.")
     for inp, col in zip(law.inputs, xs, strict=True):
         if inp.transform == "log10":
-            _require(table, col, table[col] > 0, "expected a positive number (the law uses log10 of it)", df, source)
-    yv = table[y]
+            rule = "expected a positive number (the law uses log10 of it)"
+            _require(table, col, values[:, column[col]] > 0, rule, df, source)
+    yv = values[:, column[y]]
     if law.log_output or likelihood.needs_positive_law:
         _require(table, y, yv > 0, f"law {law.name!r} needs y > 0 (it is modelled on a log scale)", df, source)
     if law.bounded:
@@ -364,7 +374,7 @@ def prepare(
             source,
         )
     if n_trials:
-        nt = table[n_trials]
+        nt = values[:, column[n_trials]]
         _require(table, n_trials, (nt >= 1) & (nt == np.round(nt)), "expected a positive whole item count", df, source)
 
     n_par = len(law.params) + len(likelihood.params)
@@ -397,8 +407,9 @@ def prepare(
     )
 
 
-def _require(table: pd.DataFrame, col: str, ok: pd.Series, rule: str, df: pd.DataFrame, source: str) -> None:
-    bad = ~ok.to_numpy()
+def _require(table: pd.DataFrame, col: str, ok: Any, rule: str, df: pd.DataFrame, source: str) -> None:
+    """Raise naming the first row of ``table`` where the boolean array ``ok`` is false."""
+    bad = ~np.asarray(ok)
     if bad.any():
         rows = list(table.index[bad])
         r = rows[0]

@@ -128,3 +128,32 @@ def test_datetime_columns_become_decimal_years():
 def test_wrong_number_of_inputs():
     with pytest.raises(DataError, match="takes 2 input column"):
         prepare({"n": [1.0] * 9, "loss": [1.0] * 9}, get_law("chinchilla"), LN, x="n", y="loss")
+
+
+def test_checks_name_the_first_bad_row_with_numeric_columns():
+    """dict-of-arrays input (numeric columns, the fast path): the same row/column messages as a CSV's."""
+    x, y = 10.0 ** np.arange(18.0, 26.0), np.linspace(3.0, 2.0, 8)
+    with pytest.raises(DataError, match=r"data row 2, column 'loss': value inf is not finite"):
+        prepare({"flop": x, "loss": np.where(np.arange(8) == 2, np.inf, y)}, PL, LN, x="flop", y="loss")
+    with pytest.raises(
+        DataError, match=r"data row 3, column 'flop': expected a positive number .* \(2 such rows: \[3, 5\]\)"
+    ):
+        prepare({"flop": np.where(np.isin(np.arange(8), [3, 5]), 0.0, x), "loss": y}, PL, LN, x="flop", y="loss")
+    with pytest.raises(DataError, match="column 'loss' is empty"):
+        prepare({"flop": x, "loss": np.full(8, np.nan)}, PL, LN, x="flop", y="loss")
+    counts = {"flop": x, "score": np.full(8, 0.5), "n": np.r_[np.full(7, 100.0), 12.5]}
+    with pytest.raises(DataError, match=r"data row 7, column 'n': expected a positive whole item count; got 12\.5"):
+        prepare(counts, get_law("logistic"), get_likelihood("binomial"), x="flop", y="score", n_trials="n")
+    ints = prepare({"flop": 10 ** np.arange(10, 18, dtype=np.int64), "loss": y}, PL, LN, x="flop", y="loss")
+    np.testing.assert_allclose(ints.raw_x["x"], 10.0 ** np.arange(10, 18))
+
+
+def test_identical_rows_are_noted_with_their_rows():
+    x, y = 10.0 ** np.arange(18.0, 26.0), np.linspace(3.0, 2.0, 8)
+    x[6], y[6] = x[1], y[1]  # row 6 copies row 1
+    x[7] = x[3]  # same x as row 3, another y: not a copy
+    with pytest.warns(UserWarning, match=r"identical values in rows 1, 6 \(kept"):
+        prep = prepare({"flop": x, "loss": y}, PL, LN, x="flop", y="loss")
+    assert prep.n == 8 and [n for n in prep.notes if "identical" in n] == [
+        "data: identical values in rows 1, 6 (kept; remove them if they are copies)."
+    ]
