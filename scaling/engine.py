@@ -30,8 +30,9 @@ the end (``runs x steps x parameters``); ``finish`` builds the pointwise
 log-likelihood and replicated y in batches of runs of at most
 :data:`FINISH_ELEMENTS` values in vmap mode. ``fit_many(chunk_size=...)`` bounds
 everything, host memory included, to one chunk of problems. With
-``logging.getLogger("scaling.engine")`` at INFO, each device's phase times are
-logged (init, sampling, finish, copy to host; a first call's include compiling).
+``logging.getLogger("scaling.engine")`` at INFO, each device's phases are logged
+with their seconds as they end (init, sampling, finish, to host; a first call's
+include compiling).
 """
 
 from __future__ import annotations
@@ -95,21 +96,23 @@ def on_devices(fn: Any, parts: list[Any]) -> list[Any]:
         return list(pool.map(fn, parts, devices))
 
 
-def phase_timer(enabled: bool) -> tuple[Any, dict[str, float]]:
-    """``mark(name, tree=None)`` records the seconds since the last mark in the returned dict,
-    after waiting for ``tree`` (JAX dispatches asynchronously); does nothing unless ``enabled``.
-    A first call's phases include compiling (``logging.getLogger("scaling.engine")`` at INFO
-    prints them)."""
-    phases: dict[str, float] = {}
+def phase_logger(label: str) -> Any:
+    """``mark(name, tree=None)``: log at INFO, as ``label: name 1.23 s``, the seconds since the
+    last mark, after waiting for ``tree`` (JAX dispatches asynchronously). Each phase is logged
+    as it ends, so a long run shows where it is. Does nothing (and waits for nothing) unless
+    ``logging.getLogger("scaling.engine")`` is enabled for INFO. A first call's phases include
+    compiling."""
+    enabled = log.isEnabledFor(logging.INFO)
     last = [time.perf_counter()]
 
     def mark(name: str, tree: Any = None) -> None:
         if enabled:
             jax.block_until_ready(tree)
             now = time.perf_counter()
-            phases[name], last[0] = now - last[0], now
+            log.info("%s: %s %.2f s", label, name, now - last[0])
+            last[0] = now
 
-    return mark, phases
+    return mark
 
 
 def pad_runs(tree: Any, multiple: int) -> tuple[Any, int]:
@@ -285,7 +288,7 @@ def run(
     parts = [jax.tree.map(lambda a, i=i: a[i * share : (i + 1) * share], (data, keys)) for i in range(len(devices))]
 
     def sample(part: tuple[Any, Any], device: Any) -> tuple[Any, ...]:
-        mark, phases = phase_timer(log.isEnabledFor(logging.INFO))
+        mark = phase_logger(f"{device} ({len(part[1])} runs x {total} steps, {mode} mode)")
         d, k = jax.device_put(part, device)
         state = init(k, d)
         mark("init", state)
@@ -306,9 +309,6 @@ def run(
         ]
         result = {n: np.asarray(v) for n, v in theta.items()}, np.asarray(ll), np.asarray(yrep), st
         mark("to host")
-        if phases:
-            times = ", ".join(f"{name} {sec:.2f} s" for name, sec in phases.items())
-            log.info("%s: %d runs x %d steps (%s mode): %s", device, share, total, mode, times)
         return result
 
     done = on_devices(sample, parts)

@@ -223,13 +223,16 @@ def test_beta_replicates_drawn_on_the_device_off_cpu(monkeypatch):
 
 
 def test_engine_logs_its_phases_at_info(batch, caplog):
-    """At INFO the engine reports each phase's seconds (init, sampling, finish, to host) per device."""
+    """At INFO the engine logs each phase's seconds per device as it ends (init, sampling, finish, to host)."""
     data, keys, _ = batch
     with caplog.at_level(logging.INFO, logger="scaling.engine"):
         scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, **SETTINGS)
     lines = [r.getMessage() for r in caplog.records if r.name == "scaling.engine"]
-    assert lines, "no phase timings logged"
-    for phase in ("init", "sampling", "finish", "to host"):
-        assert all(f"{phase} " in line for line in lines), lines
-    runs = [re.search(r"(\d+) runs x 400 steps", line) for line in lines]
-    assert all(runs) and sum(int(m.group(1)) for m in runs) == 6  # 3 problems x 2 chains, over the devices
+    found = [re.fullmatch(r"(\S+) \((\d+) runs x 400 steps, map mode\): ([a-z ]+) [\d.]+ s", line) for line in lines]
+    assert lines and all(found), lines
+    by_device = {}
+    for m in found:
+        by_device.setdefault(m.group(1), []).append(m.group(3))
+        runs = int(m.group(2))
+    assert all(p == ["init", "sampling", "finish", "to host"] for p in by_device.values()), by_device
+    assert runs * len(by_device) == 6  # 3 problems x 2 chains, shared over the devices
