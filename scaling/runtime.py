@@ -54,8 +54,9 @@ def enable_compilation_cache() -> None:
 def use_all_cpu_cores() -> None:
     """Give JAX one CPU device per core (``JAX_NUM_CPU_DEVICES``, unless the user set it).
 
-    The engine spreads independent chains and problems over all local devices, so
-    on a CPU-only machine every core samples. It has no effect on a GPU backend's
+    The engine splits independent chains and problems into one share per CPU device,
+    sampled in parallel threads (see :func:`scaling.engine.local_devices`), so on a
+    CPU-only machine every core samples. It has no effect on a GPU backend's
     devices and must happen before JAX starts, so the CLI does it at start-up; in
     Python, set ``JAX_NUM_CPU_DEVICES`` before importing JAX (or scaling) yourself.
     """

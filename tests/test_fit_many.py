@@ -130,18 +130,21 @@ import json, sys
 import jax, numpy as np, scaling
 sys.path.insert(0, {root!r})
 from tests.test_fit_many import SETTINGS, problems
+from scaling import engine
 keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(7), i))(np.arange(3))
-out = {{"devices": len(jax.devices())}}
+out = {{"devices": len(jax.devices()), "shares": [str(d) for d in engine.local_devices()]}}
 for chains in (2, 1):  # 6 runs split evenly, 3 runs padded to 4
     settings = {{**SETTINGS, "num_chains": chains}}
     dt = scaling.fit_many(problems(), "power_law", x="flop", y="loss", keys=keys, **settings)
     out[chains] = dt.posterior["alpha"].transpose("problem", "chain", "draw").values.tolist()
+    out.setdefault("traces", dict(engine.TRACES))
 print(json.dumps(out))
 """
 
 
 def test_two_local_devices_give_the_same_posteriors(batch, tmp_path):
-    """The run axis is split over every local device (here 2 CPU devices set before JAX starts)."""
+    """The run axis is split into one share per local device (here 2 CPU devices set before JAX
+    starts); on CPU both shares run on the first device, from one compiled program."""
     import json
     import os
     import subprocess
@@ -156,7 +159,8 @@ def test_two_local_devices_give_the_same_posteriors(batch, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out["devices"] == 2
+    assert out["devices"] == 2 and out["shares"] == ["cpu:0", "cpu:0"]
+    assert out["traces"] == {"init": 1, "chunk": 1, "finish": 1}  # compiled once for both shares
     one_device = dt.posterior["alpha"].transpose("problem", "chain", "draw").values
     np.testing.assert_allclose(np.array(out["2"]), one_device, rtol=1e-5, atol=1e-6)
     odd = scaling.fit_many(problems(), "power_law", x="flop", y="loss", keys=keys, **{**SETTINGS, "num_chains": 1})
