@@ -33,15 +33,15 @@ log-likelihood and replicated y in batches of runs of at most
 :data:`FINISH_ELEMENTS` values in vmap mode. ``fit_many(chunk_size=...)`` bounds
 everything, host memory included, to one chunk of problems. With
 ``logging.getLogger("scaling.engine")`` at INFO, each device's phases are logged
-with their seconds as they end (init, sampling, finish, to host; a first call's
-include compiling).
+with their seconds as they end (compile, init, sampling, finish, to host).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -105,8 +105,7 @@ def phase_logger(label: str) -> Any:
     """``mark(name, tree=None)``: log at INFO, as ``label: name 1.23 s``, the seconds since the
     last mark, after waiting for ``tree`` (JAX dispatches asynchronously). Each phase is logged
     as it ends, so a long run shows where it is. Does nothing (and waits for nothing) unless
-    ``logging.getLogger("scaling.engine")`` is enabled for INFO. A first call's phases include
-    compiling."""
+    ``logging.getLogger("scaling.engine")`` is enabled for INFO."""
     enabled = log.isEnabledFor(logging.INFO)
     last = [time.perf_counter()]
 
@@ -235,6 +234,48 @@ def kernels(
     )
 
 
+_COMPILED: OrderedDict[tuple, tuple[Any, Any, Any]] = OrderedDict()
+_LOCKS: dict[tuple, threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
+
+
+def compiled(programs: tuple[Any, Any, Any], d: Any, k: Any, num_samples: int) -> tuple[Any, Any, Any]:
+    """``(init, run_chunk, finish)`` compiled for the shapes of ``d`` and ``k`` (a share of
+    runs, placed on its device), the three compiled at once; cached per shapes and device.
+
+    Each program is traced and lowered in turn (Python), then XLA compiles the three in
+    parallel threads: on a cold compilation cache that takes the longest of the three
+    compiles instead of their sum. Threads sampling on the same device wait for one compile.
+    """
+    leaves, tree = jax.tree.flatten((d, k))
+    device = next(iter(leaves[0].devices()))
+    key = (programs, tree, tuple((a.shape, str(a.dtype)) for a in leaves), device)
+    with _LOCKS_LOCK:
+        lock = _LOCKS.setdefault(key, threading.Lock())
+    with lock:  # one compile per key; other devices compile meanwhile
+        if key in _COMPILED:
+            _COMPILED.move_to_end(key)
+            return _COMPILED[key]
+        init, run_chunk, finish = programs
+        on = jax.sharding.SingleDeviceSharding(device)
+        spec = lambda tree: jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=on), tree)  # noqa: E731
+        lowered = [init.lower(k, d)]
+        lowered.append(run_chunk.lower(spec(lowered[0].out_info), d))
+        z = jax.tree.map(
+            lambda a: jax.ShapeDtypeStruct((a.shape[0], num_samples, *a.shape[2:]), a.dtype), lowered[1].out_info[1][0]
+        )
+        lowered.append(finish.lower(spec(z), d, k))
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(lowered)) as pool:
+            _COMPILED[key] = tuple(pool.map(lambda low: low.compile(), lowered))
+        result = _COMPILED[key]
+        with _LOCKS_LOCK:
+            while len(_COMPILED) > 64:
+                _LOCKS.pop(_COMPILED.popitem(last=False)[0], None)
+        return result
+
+
 def yrep_on_host(likelihood: Likelihood, device: Any) -> bool:
     """Whether replicated y is drawn on the host (:func:`host_beta`): beta likelihoods on
     CPU devices, where XLA's gamma sampler is slow; accelerators draw it themselves."""
@@ -285,7 +326,7 @@ def run(
     chunk = chunk_size(total)
     devices = local_devices()[: len(keys)]
     host_yrep = yrep_on_host(likelihood, devices[0])
-    init, run_chunk, finish = kernels(
+    programs = kernels(
         law, likelihood, num_warmup, chunk, max_tree_depth, float(target_accept), bool(dense_mass), mode, host_yrep
     )
     (data, keys), n_runs = pad_runs((data, keys), len(devices))
@@ -295,6 +336,8 @@ def run(
     def sample(part: tuple[Any, Any], device: Any) -> tuple[Any, ...]:
         mark = phase_logger(f"{device} ({len(part[1])} runs x {total} steps, {mode} mode)")
         d, k = jax.device_put(part, device)
+        init, run_chunk, finish = compiled(programs, d, k, num_samples)
+        mark("compile")
         state = init(k, d)
         mark("init", state)
         zs, stats = [], []

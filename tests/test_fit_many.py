@@ -227,7 +227,7 @@ def test_beta_replicates_drawn_on_the_device_off_cpu(monkeypatch):
 
 
 def test_engine_logs_its_phases_at_info(batch, caplog):
-    """At INFO the engine logs each phase's seconds per device as it ends (init, sampling, finish, to host)."""
+    """At INFO the engine logs each phase's seconds per device as it ends (compile, init, sampling, ...)."""
     data, keys, _ = batch
     with caplog.at_level(logging.INFO, logger="scaling.engine"):
         scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, **SETTINGS)
@@ -238,5 +238,5 @@ def test_engine_logs_its_phases_at_info(batch, caplog):
     for m in found:
         by_device.setdefault(m.group(1), []).append(m.group(3))
         runs = int(m.group(2))
-    assert all(p == ["init", "sampling", "finish", "to host"] for p in by_device.values()), by_device
+    assert all(p == ["compile", "init", "sampling", "finish", "to host"] for p in by_device.values()), by_device
     assert runs * len(by_device) == 6  # 3 problems x 2 chains, shared over the devices
