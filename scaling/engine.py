@@ -235,9 +235,10 @@ def kernels(
     )
 
 
+#: :func:`compiled`'s executables (the 64 most recently used shapes and devices), and a lock per key.
 _COMPILED: OrderedDict[tuple, tuple[Any, Any, Any]] = OrderedDict()
 _LOCKS: dict[tuple, threading.Lock] = {}
-_LOCKS_LOCK = threading.Lock()
+_CACHE_LOCK = threading.Lock()
 
 
 def compiled(programs: tuple[Any, Any, Any], d: Any, k: Any, num_samples: int) -> tuple[Any, Any, Any]:
@@ -248,30 +249,41 @@ def compiled(programs: tuple[Any, Any, Any], d: Any, k: Any, num_samples: int) -
     parallel threads: on a cold compilation cache that takes the longest of the three
     compiles instead of their sum. Threads sampling on the same device wait for one compile.
     """
-    leaves, tree = jax.tree.flatten((d, k))
+    leaves, treedef = jax.tree.flatten((d, k))
     device = next(iter(leaves[0].devices()))
-    key = (programs, tree, tuple((a.shape, str(a.dtype)) for a in leaves), device)
-    with _LOCKS_LOCK:
+    key = (programs, treedef, tuple((a.shape, str(a.dtype)) for a in leaves), device)
+
+    def cached() -> tuple[Any, Any, Any] | None:
+        with _CACHE_LOCK:
+            if key in _COMPILED:
+                _COMPILED.move_to_end(key)
+                return _COMPILED[key]
+            return None
+
+    if (hit := cached()) is not None:
+        return hit
+    with _CACHE_LOCK:
         lock = _LOCKS.setdefault(key, threading.Lock())
-    with lock:  # one compile per key; other devices compile meanwhile
-        if key in _COMPILED:
-            _COMPILED.move_to_end(key)
-            return _COMPILED[key]
-        init, run_chunk, finish = programs
+    with lock:  # one compile per key (threads of one device wait for it); other devices compile meanwhile
+        if (hit := cached()) is not None:
+            return hit
         on = jax.sharding.SingleDeviceSharding(device)
-        spec = lambda tree: jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=on), tree)  # noqa: E731
+
+        def on_device(shapes: Any) -> Any:
+            return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=on), shapes)
+
+        init, run_chunk, finish = programs
         lowered = [init.lower(k, d)]
-        lowered.append(run_chunk.lower(spec(lowered[0].out_info), d))
-        z = jax.tree.map(
-            lambda a: jax.ShapeDtypeStruct((a.shape[0], num_samples, *a.shape[2:]), a.dtype), lowered[1].out_info[1][0]
-        )
-        lowered.append(finish.lower(spec(z), d, k))
+        lowered.append(run_chunk.lower(on_device(lowered[0].out_info), d))
+        z_chunk = lowered[1].out_info[1][0]  # run_chunk returns (state, (z, stats)); z: (run, step, ...)
+        z = jax.tree.map(lambda a: jax.ShapeDtypeStruct((a.shape[0], num_samples, *a.shape[2:]), a.dtype), z_chunk)
+        lowered.append(finish.lower(on_device(z), d, k))
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(len(lowered)) as pool:
-            _COMPILED[key] = tuple(pool.map(lambda low: low.compile(), lowered))
-        result = _COMPILED[key]
-        with _LOCKS_LOCK:
+            result = tuple(pool.map(lambda low: low.compile(), lowered))
+        with _CACHE_LOCK:
+            _COMPILED[key] = result
             while len(_COMPILED) > 64:
                 _LOCKS.pop(_COMPILED.popitem(last=False)[0], None)
         return result
