@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 
@@ -69,6 +71,18 @@ def make_datasets(n: int, n_points: int = 30, seed: int = 0) -> tuple[dict, dict
     return data, truth
 
 
+class PhaseLog(logging.Handler):
+    """Keeps the engine's phase lines (``lines``) and prints them to stderr as they come."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+        print("engine:", self.lines[-1], file=sys.stderr)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(p)
@@ -104,9 +118,6 @@ def main() -> None:
 
     # ---- ours. An empty compilation-cache folder, so that first_s includes compiling the sampler
     # (a later process would load it from the cache instead).
-    import os
-    import tempfile
-
     os.environ["SCALING_JAX_CACHE"] = tempfile.mkdtemp(prefix="w3-jax-cache-")
     import jax
 
@@ -125,10 +136,8 @@ def main() -> None:
             **settings,
         )
 
-    # the engine's phase times (init, sampling, finish, to host) of every call, printed and recorded
-    phases: list[str] = []
-    handler = logging.StreamHandler()
-    handler.emit = lambda r: (phases.append(r.getMessage()), print("engine:", r.getMessage(), file=sys.stderr))
+    # the engine's phase times (compile, init, sampling, finish, to host) of every call, printed and recorded
+    handler = PhaseLog()
     engine_log = logging.getLogger("scaling.engine")
     engine_log.addHandler(handler)
     engine_log.setLevel(logging.INFO)
@@ -157,14 +166,13 @@ def main() -> None:
         pass_share_first_k=None if qual_k is None else qual_k["pass_share"],
         coverage_90=cover,
         share_with_divergences=float(np.mean(div > 0)),
-        engine_phases=phases,
+        engine_phases=handler.lines,
         note="first_s: first call in the process (compilation included); median_s: later calls (other seeds)",
     )
 
     # ---- baseline: a loop of numpyro MCMC objects on the first k datasets
     base_s, base_q = None, None
     if k:
-        import jax.numpy as jnp
         from numpyro.infer import MCMC, NUTS
 
         model = logistic_beta_model()
@@ -175,7 +183,7 @@ def main() -> None:
         device = jax.devices("cpu")[0] if args.baseline_device == "cpu" else jax.devices()[0]
         for i, name in enumerate(names[:k]):
             lx = np.log10(data[name]["flop"])
-            u, y = jnp.asarray(lx - lx.mean()), jnp.asarray(data[name]["score"])
+            u, y = jax.device_put((lx - lx.mean(), data[name]["score"]), device)
             t0 = time.perf_counter()
             mcmc = MCMC(
                 NUTS(model),
@@ -185,7 +193,7 @@ def main() -> None:
                 progress_bar=False,
             )
             with jax.default_device(device):
-                mcmc.run(jax.random.PRNGKey(args.seed + i), jax.device_put(u, device), jax.device_put(y, device))
+                mcmc.run(jax.random.PRNGKey(args.seed + i), u, y)
             s = mcmc.get_samples(group_by_chain=True)
             jax.block_until_ready(s)
             per.append(time.perf_counter() - t0)
