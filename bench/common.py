@@ -7,11 +7,12 @@ appends the same lines to ``bench/results/<workload>.jsonl`` (``bench/results/qu
     {"workload": "w1", "method": "...", "run_id": "...", "median_s": ..., "compile_s": ...,
      "repeats": ..., "times_s": [...], "first_s": ..., ...quality fields...}
 
-``first_s`` is the first (warm-up) call, ``median_s`` the median of the timed repeats after it and
-``compile_s = first_s - median_s`` (the one-off cost: tracing, compilation, caches). ``cpu_s`` is the
-process (or child-process) CPU time over the timed repeats: with ``cpu_s`` well below
-``median_s * cores`` the machine was busy with something else. Fields named ``*_extrapolated``
-(and ``"extrapolated": true``) are scaled up from a measured subset, never measured in full.
+``first_s`` is the first (warm-up) call, ``median_s`` the median of the timed repeats after it (the
+first call's time when ``--repeats 0``) and ``compile_s = first_s - median_s`` (the one-off cost:
+tracing, compilation, caches). ``cpu_s`` is the process (or child-process) CPU time over the timed
+repeats: with ``cpu_s`` well below ``median_s * cores`` the machine was busy with something else.
+Fields named ``*_extrapolated`` (and ``"extrapolated": true``) are scaled up from a measured
+subset, never measured in full.
 """
 
 from __future__ import annotations
@@ -66,9 +67,9 @@ def time_call(
 
     ``fn`` gets the call index (use it as a seed where a fresh problem is wanted). Returns
     ``first_s`` (the warm-up call; ``None`` without warm-up), ``median_s``, ``compile_s``
-    (``first_s - median_s``), ``times_s``, ``cpu_s`` (CPU seconds over the timed calls, of this
-    process or, with ``children=True``, of finished child processes), ``results`` (every call's
-    return value, warm-up first).
+    (``first_s - median_s``; None without timed repeats), ``times_s``, ``cpu_s`` (CPU seconds
+    over the timed calls, of this process or, with ``children=True``, of finished child
+    processes), ``results`` (every call's return value, warm-up first).
     """
     results, times = [], []
     first = None
@@ -86,7 +87,7 @@ def time_call(
     return {
         "first_s": first,
         "median_s": med,
-        "compile_s": None if first is None or med is None else max(0.0, first - med),
+        "compile_s": None if first is None or not times else max(0.0, first - med),
         "times_s": times,
         "repeats": len(times),
         "cpu_s": cpu,
@@ -336,6 +337,15 @@ def add_common_args(parser: Any, repeats: int = 3) -> None:
         "--repeats", type=int, default=None, help=f"timed repeats after the warm-up (default {repeats})"
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON-lines file to append to")
+
+
+def repeats_arg(args: Any, quick: int = 1, default: int = 3) -> int:
+    """``--repeats`` as given (0 included: the warm-up call only), else ``quick``/``default``."""
+    if args.repeats is not None:
+        if args.repeats < 0:
+            raise SystemExit(f"--repeats must be >= 0. Got {args.repeats}.")
+        return args.repeats
+    return quick if args.quick else default
 
 
 def logistic_beta_model():

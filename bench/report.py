@@ -25,6 +25,7 @@ WORKLOADS = {
     "w2": "W2 one posterior (logistic MMLU vs FLOP, OSL table, 4 x 1000 + 1000)",
     "w3": "W3 many posteriors (30-point synthetic logistic datasets, 4 x 1000 + 1000 each)",
     "w4": "W4 survey scale (10,000 20-point power laws, 2 x 300 + 300 each): one process vs local Ray",
+    "w5": "W5 which device (the same fits with device='cpu' and device='accelerator' in one process)",
 }
 SCRIPTS = {
     "w0": "w0_startup.py",
@@ -32,6 +33,7 @@ SCRIPTS = {
     "w2": "w2_one_posterior.py",
     "w3": "w3_many.py",
     "w4": "w4_ray.py",
+    "w5": "w5_device.py",
 }
 #: method -> the baseline its speed-up is computed against (same run)
 BASELINES = {
@@ -54,6 +56,10 @@ BASELINES = {
     },
     "w3": {"ours": "numpyro_loop"},
     "w4": {"ray": "local"},
+    # the CPU's speed-up over the accelerator on the same fits (> 1: the CPU is faster)
+    "w5": {
+        f"{fit}_cpu": f"{fit}_accelerator" for fit in ("nuts_1", "nuts_8", "nuts_32", "point", "point_bootstrap200")
+    },
 }
 SKIP = {"machine", "targets", "check"}
 
@@ -110,6 +116,8 @@ def quality(r: dict[str, Any]) -> str:
         ("coverage_90", "90% coverage"),
         ("per_posterior_median_s", "s/posterior"),
         ("chain_method", "chains"),
+        ("runs", "runs"),
+        ("auto", "device='auto' picks"),
         ("problems_per_s", "problems/s"),
         ("s_per_chunk", "s/chunk"),
         ("equals_local", "equals local"),

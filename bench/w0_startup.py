@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import Recorder, add_common_args, check, clean_jax_env
+from common import Recorder, add_common_args, check, clean_jax_env, repeats_arg
 
 BIN = Path(sys.executable).parent
 SCALING = str(BIN / "scaling")
@@ -99,7 +99,7 @@ def main() -> None:
     add_common_args(p)
     p.add_argument("--methods", default="ours_bayes,ours_point,pymc", help="comma-separated")
     args = p.parse_args()
-    repeats = args.repeats or (1 if args.quick else 3)
+    repeats = repeats_arg(args)
     rec = Recorder("w0", args, args.quick, args.out)
     rec.machine()
     methods = args.methods.split(",")

@@ -48,6 +48,7 @@ from common import (  # noqa: E402
     add_common_args,
     check,
     ratio,
+    repeats_arg,
     time_call,
     timing_fields,
 )
@@ -188,7 +189,7 @@ def main() -> None:
     p.add_argument("--skip-bootstrap", action="store_true", help="grid fits only")
     args = p.parse_args()
     q = args.quick
-    repeats = args.repeats or (1 if q else 3)
+    repeats = repeats_arg(args)
     n_boot = args.bootstrap or (100 if q else 4000)
     n_grid = args.grid_starts or (150 if q else 4500)
     n_check = args.check_replicates if args.check_replicates is not None else (3 if q else 20)

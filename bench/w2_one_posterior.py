@@ -52,6 +52,7 @@ from common import (
     logistic_beta_model,
     posterior_quality,
     ratio,
+    repeats_arg,
 )
 
 PARAMS = ("floor", "ceiling", "slope", "midpoint", "phi")
@@ -232,7 +233,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.fits, settings)
         return
-    repeats = args.repeats or (1 if q else 3)
+    repeats = repeats_arg(args)
     clean_jax_env()
     rec = Recorder("w2", args, q, args.out)
     rec.machine()

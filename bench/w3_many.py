@@ -43,6 +43,7 @@ from common import (
     logistic_beta_model,
     per_problem_quality,
     ratio,
+    repeats_arg,
     time_call,
     timing_fields,
 )
@@ -83,6 +84,19 @@ class PhaseLog(logging.Handler):
         print("engine:", self.lines[-1], file=sys.stderr)
 
 
+def memory_peaks(device) -> dict[str, float | None]:
+    """Peak memory of this process so far, in GiB: host resident set and JAX's accelerator allocations
+    (``peak_bytes_in_use``; None on CPU, where JAX keeps no such statistic)."""
+    import resource
+
+    stats = device.memory_stats() or {}
+    gpu = stats.get("peak_bytes_in_use")
+    return {
+        "host_peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,  # Linux: KiB
+        "device_peak_gib": None if gpu is None else gpu / 2**30,
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(p)
@@ -105,7 +119,7 @@ def main() -> None:
     q = args.quick
     n = args.n or (6 if q else 200)
     k = args.baseline_k if args.baseline_k is not None else (2 if q else 10)
-    repeats = args.repeats or (1 if q else 3)
+    repeats = repeats_arg(args)
     settings = {
         "num_warmup": args.warmup or (150 if q else 1000),
         "num_samples": args.draws or (150 if q else 1000),
@@ -167,6 +181,7 @@ def main() -> None:
         coverage_90=cover,
         share_with_divergences=float(np.mean(div > 0)),
         engine_phases=handler.lines,
+        **memory_peaks(jax.devices()[0]),
         note="first_s: first call in the process (compilation included); median_s: later calls (other seeds)",
     )
 

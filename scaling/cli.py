@@ -149,6 +149,10 @@ def fit(
     ] = "nuts",
     bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for --method point.")] = 0,
     figure: Annotated[str, typer.Option(help="Figure formats, comma-separated (png, pdf, svg), or 'none'.")] = "png",
+    device: Annotated[
+        str,
+        typer.Option(help="auto (small fits on the CPU, large batches on a GPU when there is one), cpu, accelerator."),
+    ] = "auto",
 ) -> None:
     """Fit a law; write fit.nc, summary.csv, diagnostics.json (NUTS only) and the figure fit.png to OUT.
 
@@ -180,7 +184,7 @@ def fit(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             common = {"x": columns(x), "y": y, "priors": priors, "law_options": options, "dropna": dropna}
-            common |= {"where": where, "seed": seed}
+            common |= {"where": where, "seed": seed, "device": device}
             if method == "point":
                 dt = fit_point(data, law, n_bootstrap=bootstrap, **common)
             else:
@@ -249,6 +253,10 @@ def fit_many_cmd(
         bool, typer.Option(help="Continue a killed job in OUT without refitting its saved chunks.")
     ] = False,
     retries: Annotated[int, typer.Option(help="Retries of a failing chunk before it is reported.")] = 1,
+    device: Annotated[
+        str,
+        typer.Option(help="auto (small fits on the CPU, large batches on a GPU when there is one), cpu, accelerator."),
+    ] = "auto",
 ) -> None:
     """Fit one law to every group of a table (survey scale): chunks saved as they finish, resumable."""
     with user_errors():
@@ -274,6 +282,7 @@ def fit_many_cmd(
             out_dir=folder,
             resume=resume,
             retries=retries,
+            device=device,
             **fit_kwargs(s),
         )
     failed = json.loads(tree.attrs["failed"])

@@ -2,7 +2,10 @@
 
 numpyro's functional ``hmc(potential_fn_gen=..., algo="NUTS")`` kernel is jitted
 **once** per (law, likelihood, sampler settings) and mapped over a flat batch of
-``problem x chain`` runs. How the batch is mapped is chosen per device:
+``problem x chain`` runs. Where the batch runs is chosen by its size (:func:`platform`,
+``device="auto"``): on a machine with a GPU, a batch of at most :data:`CPU_RUNS_PER_DEVICE`
+runs per CPU device (a single fit, a few problems) runs on the CPU, which finishes it
+sooner, and larger batches on the GPU. How the batch is mapped is chosen per device:
 
 * ``"vmap"`` (default on GPU/TPU): all runs advance in lock-step in one program;
 * ``"map"`` (default on CPU): ``jax.lax.map`` runs them one after another in one
@@ -69,9 +72,46 @@ FINISH_ELEMENTS = 2**25
 STAT_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "step_size", "potential_energy")
 
 
-def default_batch_mode() -> str:
-    """``"map"`` on CPU (sequential, no lock-step waste), ``"vmap"`` on accelerators."""
-    return "map" if jax.default_backend() == "cpu" else "vmap"
+#: ``device="auto"`` keeps a batch on the CPU, even with an accelerator present, when it has at most this
+#: many NUTS runs per CPU device. An accelerator pays a fixed cost per NUTS step (every leapfrog step a
+#: few kernel launches, all runs waiting for the longest tree) that only many runs in lock-step amortise.
+#: Measured on an H100 machine with 16 CPU devices (``bench/w5_device.py``, 30-point W3 datasets,
+#: 4 chains x 2,000 steps): 1 dataset 0.7 s on the CPU against 6.9 s on the GPU, 32 datasets 4.3 s
+#: against 12.5 s; the CPU's time grows about linearly, so the two meet near 50 runs per CPU device,
+#: and 10,000 datasets take 204 s on the GPU (0.02 s each).
+CPU_RUNS_PER_DEVICE = 32
+
+#: The values of the ``device`` parameter of :func:`run` (and of ``fit``, ``fit_many``, ``fit_point``).
+DEVICES = ("auto", "cpu", "accelerator")
+
+
+def platform(n_runs: int, device: str = "auto", per_cpu_device: int = CPU_RUNS_PER_DEVICE) -> str:
+    """The JAX platform (``"cpu"``, ``"gpu"``, ...) a batch of ``n_runs`` independent runs goes to.
+
+    ``device``: ``"cpu"``; ``"accelerator"`` (JAX's default backend, which must not be the CPU);
+    ``"auto"``: the CPU when JAX has no accelerator or when the batch has at most ``per_cpu_device``
+    runs per CPU device (:data:`CPU_RUNS_PER_DEVICE`; small batches finish sooner there), else the
+    accelerator.
+    """
+    if device not in DEVICES:
+        raise ValueError(f"The 'device' parameter must be one of {DEVICES}. Got {device!r} instead.")
+    default = jax.default_backend()
+    if device == "accelerator" and default == "cpu":
+        raise ValueError(
+            "device='accelerator', but JAX finds no accelerator (its default backend is the CPU). "
+            "Install JAX for your GPU (pip install -e .[cuda]) or pass device='auto'."
+        )
+    if device == "cpu" or default == "cpu":
+        return "cpu"
+    if device == "auto" and n_runs <= per_cpu_device * len(jax.devices("cpu")):
+        return "cpu"
+    return default
+
+
+def default_batch_mode(backend: str | None = None) -> str:
+    """``"map"`` on CPU (sequential, no lock-step waste), ``"vmap"`` on accelerators
+    (``backend``: a JAX platform name; default, JAX's default backend)."""
+    return "map" if (backend or jax.default_backend()) == "cpu" else "vmap"
 
 
 def _batched(f, mode: str):
@@ -82,18 +122,20 @@ def _batched(f, mode: str):
     raise ValueError(f"The 'batch_mode' parameter must be 'vmap', 'map' or 'auto'. Got {mode!r} instead.")
 
 
-def local_devices() -> list[Any]:
-    """The device of each parallel share of the runs: every device of JAX's default backend,
-    except on CPU, where the first CPU device is listed once per CPU device (shares run in
-    threads on it: one compiled program instead of one per device, the cores used alike)."""
-    devices = jax.devices()
+def local_devices(backend: str | None = None) -> list[Any]:
+    """The device of each parallel share of the runs: every device of ``backend`` (a JAX
+    platform name; default: JAX's default backend), except on CPU, where the first CPU device is listed once per CPU
+    device (shares run in threads on it: one compiled program instead of one per device, the
+    cores used alike)."""
+    devices = jax.devices(backend)
     return [devices[0]] * len(devices) if devices[0].platform == "cpu" else devices
 
 
-def on_devices(fn: Any, parts: list[Any]) -> list[Any]:
-    """``[fn(part, device) for part, device in zip(parts, local_devices())]``, one thread per
-    part, so the parts compile and run concurrently (a single part runs inline)."""
-    devices = local_devices()[: len(parts)]
+def on_devices(fn: Any, parts: list[Any], devices: list[Any] | None = None) -> list[Any]:
+    """``[fn(part, device) for part, device in zip(parts, devices)]``, one thread per part, so
+    the parts compile and run concurrently (a single part runs inline); ``devices`` default
+    to :func:`local_devices`."""
+    devices = (devices or local_devices())[: len(parts)]
     if len(parts) == 1:
         return [fn(parts[0], devices[0])]
     from concurrent.futures import ThreadPoolExecutor
@@ -326,18 +368,23 @@ def run(
     target_accept: float = 0.9,
     dense_mass: bool = True,
     batch_mode: str = "auto",
+    device: str = "auto",
     progress: Any = None,
 ) -> dict[str, np.ndarray]:
     """Sample a flat batch of runs; ``data`` leaves and ``keys`` have a leading batch axis.
+
+    ``device`` picks the platform (:func:`platform`: small batches on the CPU, large ones on
+    an accelerator when there is one); ``batch_mode="auto"`` then maps the runs as suits it.
 
     Returns numpy arrays with leading ``(run, draw)`` axes: every posterior site
     (by name), ``"ll"`` and ``"yrep"`` (run, draw, point), and the sampler
     statistics in :data:`STAT_FIELDS` plus ``tree_depth``.
     """
-    mode = default_batch_mode() if batch_mode == "auto" else batch_mode
+    where = platform(len(keys), device)
+    mode = default_batch_mode(where) if batch_mode == "auto" else batch_mode
     total = num_warmup + num_samples
     chunk = chunk_size(total)
-    devices = local_devices()[: len(keys)]
+    devices = local_devices(where)[: len(keys)]
     host_yrep = yrep_on_host(likelihood, devices[0])
     programs = kernels(
         law, likelihood, num_warmup, chunk, max_tree_depth, float(target_accept), bool(dense_mass), mode, host_yrep
@@ -372,7 +419,7 @@ def run(
         mark("to host")
         return result
 
-    done = on_devices(sample, parts)
+    done = on_devices(sample, parts, devices)
     out = {n: np.concatenate([r[0][n] for r in done])[:n_runs] for n in done[0][0]}
     out.update({n: np.concatenate([r[3][i] for r in done])[:n_runs] for i, n in enumerate(STAT_FIELDS)})
     out["ll"] = np.concatenate([r[1] for r in done])[:n_runs]

@@ -189,7 +189,9 @@ def _spec(law, lik, columns, settings, num_chains) -> dict[str, Any]:
     }
 
 
-def _settings(caller, num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode):
+def _settings(
+    caller, num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device
+):
     _check_int("num_warmup", num_warmup, 1, caller)
     _check_int("num_samples", num_samples, 1, caller)
     _check_int("num_chains", num_chains, 1, caller)
@@ -198,6 +200,8 @@ def _settings(caller, num_warmup, num_samples, num_chains, target_accept, max_tr
         raise ValueError(f"The 'target_accept' parameter of {caller} must be in (0, 1). Got {target_accept!r} instead.")
     if batch_mode not in ("auto", "vmap", "map"):
         raise ValueError(f"The 'batch_mode' parameter of {caller} must be 'auto', 'vmap' or 'map'. Got {batch_mode!r}.")
+    if device not in engine.DEVICES:
+        raise ValueError(f"The 'device' parameter of {caller} must be one of {engine.DEVICES}. Got {device!r}.")
     return {
         "num_warmup": int(num_warmup),
         "num_samples": int(num_samples),
@@ -205,6 +209,7 @@ def _settings(caller, num_warmup, num_samples, num_chains, target_accept, max_tr
         "target_accept": float(target_accept),
         "dense_mass": bool(dense_mass),
         "batch_mode": batch_mode,
+        "device": device,
     }
 
 
@@ -230,6 +235,7 @@ def fit_many(
     max_tree_depth: int = 10,
     dense_mass: bool = True,
     batch_mode: str = "auto",
+    device: str = "auto",
     progress: bool | None = None,
     backend: str = "local",
     chunk_size: int | None = None,
@@ -243,8 +249,10 @@ def fit_many(
     Each dataset is validated and normalised on its own (own centre and
     ``y_scale``), padded with a mask to a bucketed common length, and all
     ``problem x chain`` runs go through one jitted NUTS program: vmapped in
-    lock-step on accelerators, ``lax.map``-ped on CPU (``batch_mode``). A second
-    call with the same law, settings and bucketed shapes compiles nothing.
+    lock-step on accelerators, ``lax.map``-ped on CPU (``batch_mode``); with
+    ``device="auto"``, a batch small enough to finish sooner on the CPU runs there
+    (see :func:`fit`). A second call with the same law, settings and bucketed shapes
+    compiles nothing.
 
     Parameters
     ----------
@@ -271,7 +279,7 @@ def fit_many(
     if not items:
         raise ValueError("fit_many needs at least one dataset.")
     settings = _settings(
-        "fit_many", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode
+        "fit_many", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device
     )
     model = {"law": law, "likelihood": likelihood, "priors": priors, "law_options": law_options}
     law_obj, lik = resolve_model(**model)
@@ -349,6 +357,7 @@ def fit(
     max_tree_depth: int = 10,
     dense_mass: bool = True,
     batch_mode: str = "auto",
+    device: str = "auto",
     progress: bool | None = None,
 ) -> xr.DataTree:
     """Fit a law to one dataset with NUTS and return the posterior as a DataTree.
@@ -377,6 +386,9 @@ def fit(
         ``dense_mass=False, target_accept=0.8`` gives numpyro's defaults.
     seed, rng_key : the same seed (or key) gives the same result.
     batch_mode : ``"auto"``, ``"vmap"`` or ``"map"`` (see :mod:`scaling.engine`).
+    device : ``"auto"`` (default): small batches of runs (this fit's chains, a few problems) on
+        the CPU, which finishes them sooner, large ones on the accelerator when JAX has one
+        (:func:`scaling.engine.platform`); ``"cpu"`` or ``"accelerator"`` to choose.
     progress : show a progress bar (default: when stderr is a terminal).
 
     Returns
@@ -394,7 +406,7 @@ def fit(
     0.05
     """
     settings = _settings(
-        "fit", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode
+        "fit", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device
     )
     law_obj, lik = resolve_model(law, likelihood, priors, law_options)
     prepared = prepare(data, law_obj, lik, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where, units=units)

@@ -32,7 +32,7 @@ import xarray as xr
 from numpyro.distributions import biject_to
 
 from .data import prepare
-from .engine import local_devices, on_devices
+from .engine import local_devices, on_devices, platform
 from .inference import resolve_model
 from .laws import Law
 from .likelihoods import get_likelihood
@@ -125,6 +125,10 @@ def _evaluator(law: Law, delta: float):
 
 #: Problems per compiled call; larger batches are split on the host.
 CHUNK = 4096
+
+#: Problems iterated in lock-step on a CPU device (``slots``' default there; :data:`CHUNK` on accelerators).
+#: ``device="auto"`` solves batches of at most this many problems per CPU device on the CPU.
+CPU_SLOTS = 32
 
 
 def _chunks(n: int) -> list[slice]:
@@ -255,6 +259,7 @@ def fit_point(
     max_iter: int = 1000,
     tol: float = 1e-9,
     slots: int | None = None,
+    device: str = "auto",
     seed: int = 0,
 ) -> xr.DataTree:
     """Multi-start Huber/L-BFGS point fit, optionally with bootstrap, in float64.
@@ -275,7 +280,10 @@ def fit_point(
     priors : only their supports and (for default starts) their draws are used.
     max_iter, tol : L-BFGS stops when the gradient norm is below ``tol``.
     slots : problems iterated in lock-step; a converged problem's slot takes the next
-        one (default: 32 on CPU, 4096 on accelerators).
+        one (default: :data:`CPU_SLOTS` on CPU, 4096 on accelerators).
+    device : ``"auto"`` (default): a batch of at most :data:`CPU_SLOTS` problems per CPU device
+        (a fit without bootstrap) is solved on the CPU, larger ones (bootstrap replicates) on
+        the accelerator when there is one; ``"cpu"`` or ``"accelerator"`` to choose.
 
     Returns
     -------
@@ -286,6 +294,7 @@ def fit_point(
     """
     if delta <= 0:
         raise ValueError(f"The 'delta' parameter of fit_point must be > 0. Got {delta!r} instead.")
+    platform(1, device)  # validates it (and an accelerator's presence) before any work
     law_obj = resolve_model(law, None, priors, law_options)[0]
     # Huber loss needs y > 0 (positive laws, on log y) or finite scores; no likelihood's extra rules apply
     lik = get_likelihood("lognormal" if law_obj.log_output else "normal")
@@ -294,27 +303,29 @@ def fit_point(
     init_int = _internal_init(
         law_obj, starts, init_space if init is not None else "internal", prep.center, prep.y_scale
     )
-    if slots is None:
-        slots = 32 if jax.default_backend() == "cpu" else 4096
     with jax.enable_x64(True):
-        solver = _solver(law_obj, float(delta), float(tol), int(slots))
         u = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in prep.centred().items()}
         target = jnp.asarray(np.log(prep.y / prep.y_scale) if law_obj.log_output else prep.y)
 
         def solve(z0: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
-            """Every problem (row) solved; large batches are split over the local devices."""
+            """Every problem (row) solved, on the CPU when there are at most ``CPU_SLOTS`` per CPU
+            device (``device="auto"``), else on the accelerator; large batches are split over the
+            platform's devices."""
+            where = platform(len(z0), device, per_cpu_device=CPU_SLOTS)
+            solver = _solver(law_obj, float(delta), float(tol), int(slots or (CPU_SLOTS if where == "cpu" else CHUNK)))
+            devices = local_devices(where)
 
-            def solve_on(rows: np.ndarray, device: Any) -> list[list[np.ndarray]]:
+            def solve_on(rows: np.ndarray, on: Any) -> list[list[np.ndarray]]:
                 out = []
                 with jax.enable_x64(True):  # thread-local: worker threads need it too
                     for chunk in _chunks(len(rows)):
                         m = chunk.stop - chunk.start
-                        args = jax.device_put((_pad(z0[rows[chunk]]), _pad(w[rows[chunk]]), u, target), device)
+                        args = jax.device_put((_pad(z0[rows[chunk]]), _pad(w[rows[chunk]]), u, target), on)
                         out.append([np.asarray(a)[:m] for a in solver(*args[:2], m, *args[2:], int(max_iter))])
                 return out
 
-            shares = np.array_split(np.arange(len(z0)), min(len(local_devices()), max(1, len(z0) // 256)))
-            parts = [c for per_device in on_devices(solve_on, shares) for c in per_device]
+            shares = np.array_split(np.arange(len(z0)), min(len(devices), max(1, len(z0) // 256)))
+            parts = [c for per_device in on_devices(solve_on, shares, devices) for c in per_device]
             z, loss, n_iter, gnorm = (np.concatenate(p) for p in zip(*parts, strict=True))
             return z, np.where(np.isfinite(loss), loss, np.inf), n_iter, gnorm
 

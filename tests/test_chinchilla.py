@@ -40,6 +40,19 @@ def test_point_fit_from_hoffmann_published_values(chinchilla_df):
     check_epoch_optimum(dt["point_estimate"])
 
 
+def test_point_fit_without_bootstrap_runs_on_the_cpu_beside_an_accelerator(chinchilla_df, grid_fit, monkeypatch):
+    """device='auto' solves the 32 polished starts on the CPU even when JAX's default backend is a GPU
+    (on this CPU-only machine, sending them to the GPU would raise), with the same optimum."""
+    import jax
+
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    dt = scaling.fit_point(chinchilla_df, "chinchilla", x=X, y="loss", init=hoffmann_grid(), init_space="physical")
+    for k in ("alpha", "beta", "E", "loss"):
+        assert float(dt["point_estimate"][k]) == pytest.approx(float(grid_fit["point_estimate"][k]), rel=1e-9)
+    with pytest.raises(ValueError, match="The 'device' parameter must be one of"):
+        scaling.fit_point(chinchilla_df, "chinchilla", x=X, y="loss", device="tpu")
+
+
 def test_bootstrap_interval_matches_published(chinchilla_df):
     dt = scaling.fit_point(
         chinchilla_df,

@@ -1,5 +1,6 @@
 """fit_many: one compiled sampler for many problems."""
 
+import json
 import logging
 import re
 
@@ -123,6 +124,36 @@ def test_bad_arguments():
         scaling.fit_many({}, "power_law", x="flop", y="loss")
     with pytest.raises(ValueError, match="one key per dataset"):
         scaling.fit_many(problems(), "power_law", x="flop", y="loss", keys=jax.random.split(jax.random.key(0), 2))
+    with pytest.raises(ValueError, match=r"The 'device' parameter of fit_many must be one of \('auto', 'cpu'"):
+        scaling.fit_many(problems(), "power_law", x="flop", y="loss", device="gpu0")
+    if jax.default_backend() == "cpu":
+        with pytest.raises(ValueError, match="JAX finds no accelerator.*device='auto'"):
+            scaling.fit(problems()["p0"], "power_law", x="flop", y="loss", device="accelerator", **SETTINGS)
+
+
+def test_platform_keeps_small_batches_on_the_cpu(monkeypatch):
+    """With an accelerator, device='auto' sends at most CPU_RUNS_PER_DEVICE runs per CPU device to the CPU."""
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    limit = engine.CPU_RUNS_PER_DEVICE * len(jax.devices("cpu"))
+    assert engine.platform(4) == engine.platform(limit) == "cpu"
+    assert engine.platform(limit + 1) == engine.platform(1, "accelerator") == "gpu"
+    assert engine.platform(10**6, "cpu") == "cpu"
+    assert engine.platform(33, per_cpu_device=32) == ("cpu" if len(jax.devices("cpu")) > 1 else "gpu")
+    assert engine.default_batch_mode("cpu") == "map" and engine.default_batch_mode("gpu") == "vmap"
+
+
+def test_small_batches_run_on_the_cpu_beside_an_accelerator(batch, monkeypatch):
+    """A fit_many small enough for the CPU runs there (map mode, CPU devices) when JAX's default backend
+    is a GPU: the same draws as on a CPU-only machine. Were it sent to the (absent) GPU, jax.devices('gpu')
+    would raise."""
+    data, keys, fit = batch
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    assert engine.platform(6) == "cpu"  # 3 problems x 2 chains
+    again = scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, **SETTINGS)
+    np.testing.assert_array_equal(again.posterior["alpha"].values, fit.posterior["alpha"].values)
+    forced = scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, device="cpu", **SETTINGS)
+    np.testing.assert_array_equal(forced.posterior["alpha"].values, fit.posterior["alpha"].values)
+    assert json.loads(fit.attrs["spec"])["sampler"]["device"] == "auto"
 
 
 SHARDED = """

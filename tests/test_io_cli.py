@@ -185,6 +185,13 @@ def test_cli_bad_input_exit_code_and_message(tmp_path):
         app, ["fit", str(p), "--law", "power_law", "--x", "flop", "--y", "loss", "--prior", "alpha=Normal(loc=0"]
     )
     assert result.exit_code == 2 and "NAME=Dist" in result.output
+    good = tmp_path / "good.csv"
+    good.write_text("flop,loss\n1e20,2.0\n1e21,1.8\n1e22,1.5\n1e23,1.4\n1e24,1.3\n")
+    for method in ("nuts", "point"):
+        args = ["fit", str(good), "--law", "power_law", "--x", "flop", "--y", "loss", "--device", "tpu0"]
+        result = CliRunner().invoke(app, [*args, "--method", method, "--out", str(tmp_path / "d")])
+        assert result.exit_code == 2 and "'device' parameter" in result.output and "'accelerator'" in result.output
+    assert not (tmp_path / "d").exists()
 
 
 def test_cli_laws_lists_every_law():
