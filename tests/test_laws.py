@@ -108,3 +108,25 @@ def test_no_module_shadows_an_exported_name():
     for name, module in scaling._EXPORTS.items():
         importlib.import_module(f"scaling.{module}")
         assert getattr(scaling, name) is getattr(importlib.import_module(f"scaling.{module}"), name)
+
+
+def test_beta_log_density_written_out_equals_numpyro():
+    """The beta likelihood's written-out log-density and its gradient equal numpyro's Beta, from
+    near-uniform to very concentrated scores (large phi, where the lgamma terms nearly cancel)."""
+    import numpyro.distributions as dist
+
+    law = get_law("logistic")
+    lik = get_likelihood("beta")
+    rng = np.random.default_rng(0)
+    mu = jnp.asarray(rng.uniform(0.05, 0.95, 64))
+    y = jnp.asarray(rng.uniform(0.01, 0.99, 64))
+    for phi in (0.5, 3.0, 200.0, 5000.0):
+        ours = lik.dist(law, mu, {"phi": phi}, 1.0)
+        assert type(ours).__name__ == "Beta" and type(ours) is not dist.Beta  # the written-out one
+        ref = dist.Beta(mu * phi, (1.0 - mu) * phi)
+        tol = 1e-6 * max(1.0, float(jnp.abs(ref.log_prob(y)).max()))
+        np.testing.assert_allclose(ours.log_prob(y), ref.log_prob(y), atol=max(tol, 2e-3 if phi > 1000 else 1e-4))
+
+        g_ours = jax.grad(lambda m, p=phi: lik.dist(law, m, {"phi": p}, 1.0).log_prob(y).sum())(mu)
+        g_ref = jax.grad(lambda m, p=phi: dist.Beta(m * p, (1.0 - m) * p).log_prob(y).sum())(mu)
+        np.testing.assert_allclose(g_ours, g_ref, rtol=1e-3, atol=1e-3 * float(jnp.abs(g_ref).max()))
