@@ -124,8 +124,8 @@ def test_beta_log_density_written_out_equals_numpyro():
         ours = lik.dist(law, mu, {"phi": phi}, 1.0)
         assert type(ours).__name__ == "Beta" and type(ours) is not dist.Beta  # the written-out one
         ref = dist.Beta(mu * phi, (1.0 - mu) * phi)
-        tol = 1e-6 * max(1.0, float(jnp.abs(ref.log_prob(y)).max()))
-        np.testing.assert_allclose(ours.log_prob(y), ref.log_prob(y), atol=max(tol, 2e-3 if phi > 1000 else 1e-4))
+        # float32: at phi = 5000 the lgamma terms (about 4e4) cancel to a few units, in both versions
+        np.testing.assert_allclose(ours.log_prob(y), ref.log_prob(y), atol=2e-3 if phi > 1000 else 1e-4)
 
         g_ours = jax.grad(lambda m, p=phi: lik.dist(law, m, {"phi": p}, 1.0).log_prob(y).sum())(mu)
         g_ref = jax.grad(lambda m, p=phi: dist.Beta(m * p, (1.0 - m) * p).log_prob(y).sum())(mu)
