@@ -260,6 +260,8 @@ def main() -> None:
                 "NUMBA_CACHE_DIR": str(cache_dir / "numba"),
             }
         extra = {}
+        if method == "pymc_empty_cache":  # recorded here: the child's own check runs after `import pytensor` fills it
+            extra["caches_empty_at_start"] = not (cache_dir / "pytensor").exists()
         if method == "ours_jax_cache":  # a first process fills the empty cache; the timed one reads it
             cold = child_json(cmd(1), env=env)
             extra = {"cold_cache_first_s": cold["fits"][0]["wall_s"], "cold_cache_process_wall_s": cold["wall_s"]}

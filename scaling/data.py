@@ -365,11 +365,13 @@ def prepare(
         hint = " (scores are fractions in [0, 1], or percentages in [0, 100])"
         _require(table, y, (yv >= 0) & (yv <= 1), "expected a score in [0, 1]" + hint, df, source)
     if likelihood.name == "beta":
+        y32 = yv.astype(np.float32)  # the sampler's precision: 1 - 1e-9 would become 1
         _require(
             table,
             y,
-            (yv > 0) & (yv < 1),
-            "the 'beta' likelihood needs scores strictly between 0 and 1; use 'binomial' with n_trials, or 'normal'",
+            (y32 > 0) & (y32 < 1),
+            "the 'beta' likelihood needs scores strictly between 0 and 1 (also in float32, the sampler's "
+            "precision); use 'binomial' with n_trials, or 'normal'",
             df,
             source,
         )

@@ -5,9 +5,10 @@ lands here. The validated problems are cut into chunks of ``chunk_size``; each
 chunk is one call of the compiled batched sampler (:func:`scaling.inference.fit_prepared`),
 run in this process (``"local"``, on every local device) or as a Ray task that
 asks for one GPU where the cluster has them, else one CPU. Every chunk is padded
-to the batch's common length and keeps its problems' own PRNG keys, so the
-gathered result equals a one-piece local run with the same keys, in the same
-layout (problems in input order).
+to the batch's common length and keeps its problems' own PRNG keys, and with
+``device="auto"`` the device is decided once for the whole job, so the gathered
+result equals a one-piece local run with the same keys, in the same layout
+(problems in input order).
 
 Nothing is lost at scale. With ``out_dir``:
 
@@ -41,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from . import io
+from . import engine, io
 from .data import DataError, Prepared, prepare
 from .provenance import canonical_json, root_attrs, spec_id
 
@@ -58,6 +59,7 @@ def run_chunk(
     seed: int,
     length: int,
     n_max: int,
+    device: str = "auto",
 ) -> xr.DataTree:
     """Fit one chunk (the function a Ray task runs): ``fit_many``'s layout over its problems."""
     from .inference import fit_prepared, resolve_model
@@ -65,7 +67,17 @@ def run_chunk(
     law, lik = resolve_model(**model)
     keys = jax.random.wrap_key_data(jnp.asarray(key_data))
     return fit_prepared(
-        problems, names, law, lik, keys, settings=settings, num_chains=num_chains, seed=seed, length=length, n_max=n_max
+        problems,
+        names,
+        law,
+        lik,
+        keys,
+        settings=settings,
+        num_chains=num_chains,
+        seed=seed,
+        length=length,
+        n_max=n_max,
+        device=device,
     )
 
 
@@ -106,6 +118,7 @@ def fit_chunked(
     retries: int = 1,
     address: str | None = None,
     progress: bool | None = None,
+    device: str = "auto",
 ) -> xr.DataTree:
     """The chunked path of :func:`scaling.fit_many` (see the module docstring); ``law`` and
     ``lik`` are ``model`` resolved (workers resolve ``model`` themselves)."""
@@ -172,7 +185,9 @@ def fit_chunked(
         if advance is not None:
             advance(1)
 
-    tasks = [(k, (*args(chunks[k]), length, n_max)) for k in todo]
+    if device == "auto" and backend == "local":  # decided once, for the job's runs: every chunk where one piece runs
+        device = "cpu" if engine.platform(len(problems) * num_chains) == "cpu" else "accelerator"
+    tasks = [(k, (*args(chunks[k]), length, n_max, device)) for k in todo]
     try:
         if backend == "ray":
             _run_ray(tasks, done, retries=retries, address=address)
@@ -223,7 +238,10 @@ def _run_ray(tasks: list[tuple[int, tuple]], done: Callable, *, retries: int, ad
         raise ImportError("backend='ray' needs Ray: pip install 'scaling[ray]'.") from None
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-    resources = {"num_gpus": 1} if ray.cluster_resources().get("GPU", 0) >= 1 else {"num_cpus": 1}
+    gpu = ray.cluster_resources().get("GPU", 0) >= 1
+    resources = {"num_gpus": 1} if gpu else {"num_cpus": 1}
+    # device="auto": every chunk on its task's GPU where the cluster has them, else on its CPU
+    tasks = [(k, (*a[:-1], ("accelerator" if gpu else "cpu") if a[-1] == "auto" else a[-1])) for k, a in tasks]
     env = {"JAX_NUM_CPU_DEVICES": "1"}  # one CPU per task: its sampler uses one device
     for var in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "SCALING_DATA_DIR"):
         if var in os.environ:

@@ -12,7 +12,7 @@ sooner, and larger batches on the GPU. How the batch is mapped is chosen per dev
   compiled program, so no run waits for the longest NUTS tree of another.
 
 The runs are dealt into equal shares (:func:`local_devices`; share i takes runs i, i + n,
-..., so each share holds part of every problem's chains and the shares finish together),
+..., so the problems' chains are spread over the shares and the shares finish together),
 each sampled by its own thread: one share per GPU, so a multi-GPU machine is used with no
 change to user code; on CPU, one share per CPU device JAX was given (``JAX_NUM_CPU_DEVICES``,
 which the CLI sets to the core count), all run on the first CPU device. Executions
@@ -77,22 +77,25 @@ STAT_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "step_size", "
 #: many NUTS runs per CPU device. An accelerator pays a fixed cost per NUTS step (every leapfrog step a
 #: few kernel launches, all runs waiting for the longest tree) that only many runs in lock-step amortise.
 #: Measured on an H100 machine with 16 CPU devices (``bench/w5_device.py``, 30-point W3 datasets,
-#: 4 chains x 2,000 steps): 1 dataset 0.7 s on the CPU against 6.9 s on the GPU, 32 datasets 4.3 s
-#: against 12.5 s; the CPU's time grows about linearly, so the two meet near 50 runs per CPU device,
-#: and 10,000 datasets take 204 s on the GPU (0.02 s each).
-CPU_RUNS_PER_DEVICE = 32
+#: 4 chains x 2,000 steps, before the beta log-density was written out): 1 dataset 0.7 s on the CPU
+#: against 6.9 s on the GPU, 32 datasets (8 runs per CPU device) 4.3 s against 12.5 s; the CPU's time
+#: grows about linearly, so on that machine the two meet near 50 runs per CPU device. A CPU device
+#: there took about 0.5 s per run; the limit leaves room for slower cores and larger datasets (with
+#: one CPU device, JAX's default in Python, 16 runs take about 8 s there against the GPU's 7 s).
+CPU_RUNS_PER_DEVICE = 16
 
 #: The values of the ``device`` parameter of :func:`run` (and of ``fit``, ``fit_many``, ``fit_point``).
 DEVICES = ("auto", "cpu", "accelerator")
 
 
-def platform(n_runs: int, device: str = "auto", per_cpu_device: int = CPU_RUNS_PER_DEVICE) -> str:
+def platform(n_runs: int, device: str = "auto", per_cpu_device: int | None = None) -> str:
     """The JAX platform (``"cpu"``, ``"gpu"``, ...) a batch of ``n_runs`` independent runs goes to.
 
     ``device``: ``"cpu"``; ``"accelerator"`` (JAX's default backend, which must not be the CPU);
     ``"auto"``: the CPU when JAX has no accelerator or when the batch has at most ``per_cpu_device``
-    runs per CPU device (:data:`CPU_RUNS_PER_DEVICE`; small batches finish sooner there), else the
-    accelerator.
+    runs per CPU device (default :data:`CPU_RUNS_PER_DEVICE`; small batches finish sooner there), else the
+    accelerator (also when JAX was started without its CPU backend). ``device="cpu"`` does not stop
+    JAX from starting the GPU and reserving its memory; ``JAX_PLATFORMS=cpu`` does.
     """
     if device not in DEVICES:
         raise ValueError(f"The 'device' parameter must be one of {DEVICES}. Got {device!r} instead.")
@@ -102,9 +105,19 @@ def platform(n_runs: int, device: str = "auto", per_cpu_device: int = CPU_RUNS_P
             "device='accelerator', but JAX finds no accelerator (its default backend is the CPU). "
             "Install JAX for your GPU (pip install -e .[cuda]) or pass device='auto'."
         )
-    if device == "cpu" or default == "cpu":
+    if default == "cpu":
         return "cpu"
-    if device == "auto" and n_runs <= per_cpu_device * len(jax.devices("cpu")):
+    try:
+        n_cpu = len(jax.devices("cpu"))
+    except RuntimeError:  # JAX started without its CPU backend (JAX_PLATFORMS=cuda, ...)
+        if device == "cpu":
+            raise ValueError(
+                "device='cpu', but JAX was started without its CPU backend (see JAX_PLATFORMS). "
+                "Pass device='auto' or 'accelerator'."
+            ) from None
+        return default
+    limit = (CPU_RUNS_PER_DEVICE if per_cpu_device is None else per_cpu_device) * n_cpu
+    if device == "cpu" or (device == "auto" and n_runs <= limit):
         return "cpu"
     return default
 
@@ -392,8 +405,8 @@ def run(
     )
     (data, keys), n_runs = pad_runs((data, keys), len(devices))
     n_shares = len(devices)
-    # share i takes runs i, i + n_shares, ...: each share gets its part of every problem's chains, so
-    # the shares finish together even when some problems take longer than others
+    # share i takes runs i, i + n_shares, ...: the problems' chains are spread over the shares, so the
+    # shares finish together even when some problems take longer than others
     parts = [jax.tree.map(lambda a, i=i: a[i::n_shares], (data, keys)) for i in range(n_shares)]
 
     def sample(part: tuple[Any, Any], device: Any) -> tuple[Any, ...]:

@@ -108,7 +108,7 @@ def _progress(total: int, enabled: bool | None, label: str, unit: str = "steps")
     return bar, lambda n: bar.advance(task, n)
 
 
-def _sample(problems, law, lik, keys, *, num_chains, settings, progress, length=None):
+def _sample(problems, law, lik, keys, *, num_chains, settings, progress, length=None, device="auto"):
     """Run the engine on problems x chains; arrays shaped (problem, chain, draw, ...)."""
     length = length or pad_length(max(p.n for p in problems))
     data = _stack(problems, law, length)
@@ -126,6 +126,7 @@ def _sample(problems, law, lik, keys, *, num_chains, settings, progress, length=
             flat,
             chain_keys,
             **settings,
+            device=device,
             progress=None if advance is None else (lambda k: advance(k * n_prob * num_chains)),
         )
     finally:
@@ -201,7 +202,8 @@ def _settings(
     if batch_mode not in ("auto", "vmap", "map"):
         raise ValueError(f"The 'batch_mode' parameter of {caller} must be 'auto', 'vmap' or 'map'. Got {batch_mode!r}.")
     if device not in engine.DEVICES:
-        raise ValueError(f"The 'device' parameter of {caller} must be one of {engine.DEVICES}. Got {device!r}.")
+        raise ValueError(f"The 'device' parameter of {caller} must be one of {engine.DEVICES}. Got {device!r} instead.")
+    engine.platform(1, device)  # an accelerator asked for must exist: say so before any work
     return {
         "num_warmup": int(num_warmup),
         "num_samples": int(num_samples),
@@ -209,7 +211,6 @@ def _settings(
         "target_accept": float(target_accept),
         "dense_mass": bool(dense_mass),
         "batch_mode": batch_mode,
-        "device": device,
     }
 
 
@@ -263,6 +264,9 @@ def fit_many(
         :func:`fit` with ``rng_key`` set to that key).
     backend : ``"local"`` (this process, every local device) or ``"ray"`` (chunks as Ray
         tasks on a cluster; ``pip install scaling[ray]``). See :mod:`scaling.distributed`.
+    device : as in :func:`fit`; in chunks, ``"auto"`` is decided once for the whole job (by its
+        total runs; on Ray, the accelerator where the cluster has GPUs), so every chunk runs where
+        a one-piece call would and gives the same draws.
     chunk_size, out_dir, resume, retries, address : survey-scale runs: problems go in
         chunks of ``chunk_size``; each finished chunk is saved in ``out_dir`` as it
         completes; ``resume=True`` continues a killed job without refitting saved
@@ -308,10 +312,13 @@ def fit_many(
             retries=retries,
             address=address,
             progress=progress,
+            device=device,
         )
     problems = [prepare(d, law_obj, lik, **prep) for _, d in items]
     names = [str(k) for k, _ in items]
-    return fit_prepared(problems, names, law_obj, lik, keys, settings=settings, num_chains=num_chains, seed=seed)
+    return fit_prepared(
+        problems, names, law_obj, lik, keys, settings=settings, num_chains=num_chains, seed=seed, device=device
+    )
 
 
 def fit_prepared(
@@ -327,10 +334,21 @@ def fit_prepared(
     length: int | None = None,
     n_max: int | None = None,
     progress: bool | None = None,
+    device: str = "auto",
 ) -> xr.DataTree:
     """:func:`fit_many` on validated problems; ``length`` (padding) and ``n_max`` (point
     dim) can be fixed so that chunks of a larger batch match a one-piece run exactly."""
-    out = _sample(problems, law, lik, keys, num_chains=num_chains, settings=settings, progress=progress, length=length)
+    out = _sample(
+        problems,
+        law,
+        lik,
+        keys,
+        num_chains=num_chains,
+        settings=settings,
+        progress=progress,
+        length=length,
+        device=device,
+    )
     spec = _spec(law, lik, problems[0].columns, settings, num_chains)
     return _to_datatree(out, problems, law, lik, names=list(names), spec=spec, seed=seed, single=False, n_max=n_max)
 
@@ -411,7 +429,9 @@ def fit(
     law_obj, lik = resolve_model(law, likelihood, priors, law_options)
     prepared = prepare(data, law_obj, lik, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where, units=units)
     key = jax.random.fold_in(jax.random.key(seed), 0) if rng_key is None else rng_key
-    out = _sample([prepared], law_obj, lik, key[None], num_chains=num_chains, settings=settings, progress=progress)
+    out = _sample(
+        [prepared], law_obj, lik, key[None], num_chains=num_chains, settings=settings, progress=progress, device=device
+    )
     spec = _spec(law_obj, lik, prepared.columns, settings, num_chains)
     return _to_datatree(out, [prepared], law_obj, lik, names=["0"], spec=spec, seed=seed, single=True)
 

@@ -40,7 +40,7 @@ def _beta_class() -> type:
     also ``betaln(a, b)`` for a correction at y = 0 or 1, which the beta likelihood's data check
     excludes (scores strictly between 0 and 1). NUTS evaluates the log-density and its gradient
     at every leapfrog step: written out, W2's posterior samples in 0.8 s instead of 1.9 s and
-    W3's 200 posteriors in 46 s instead of 93 s (2-core CPU, ``bench/RESULTS.md``). Sampling,
+    W3's 200 posteriors in 46 s instead of 95 s (2-core CPU, ``bench/RESULTS.md``). Sampling,
     support and the other methods are numpyro's. Built on first use (numpyro is imported lazily).
     """
     import numpyro.distributions as dist

@@ -82,8 +82,13 @@ def test_percent_scores_converted_with_notice_and_out_of_range():
 def test_beta_edges_and_binomial_needs_items():
     lg, beta = get_law("logistic"), get_likelihood("beta")
     df = pd.DataFrame({"c": np.logspace(20, 25, 8), "acc": [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8]})
-    with pytest.raises(DataError, match="strictly between 0 and 1; use 'binomial'"):
+    with pytest.raises(DataError, match=r"strictly between 0 and 1 \(also in float32.*; use 'binomial'"):
         prepare(df, lg, beta, x="c", y="acc")
+    # 1 - 1e-9 is below 1 in float64 but 1 in float32, where the sampler's log(1 - y) would be -inf
+    near = df.assign(acc=[0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 1 - 1e-9])
+    with pytest.raises(DataError, match="row 7, column 'acc'.*strictly between 0 and 1"):
+        prepare(near, lg, beta, x="c", y="acc")
+    assert prepare(near.assign(acc=near["acc"].clip(upper=0.999)), lg, beta, x="c", y="acc").n == 8
     with pytest.raises(DataError, match="needs n_trials"):
         prepare(df, lg, get_likelihood("binomial"), x="c", y="acc")
 

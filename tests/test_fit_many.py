@@ -129,6 +129,8 @@ def test_bad_arguments():
     if jax.default_backend() == "cpu":
         with pytest.raises(ValueError, match="JAX finds no accelerator.*device='auto'"):
             scaling.fit(problems()["p0"], "power_law", x="flop", y="loss", device="accelerator", **SETTINGS)
+        with pytest.raises(ValueError, match="JAX finds no accelerator"):  # before any chunk is tried
+            scaling.fit_many(problems(), "power_law", x="flop", y="loss", device="accelerator", chunk_size=1)
 
 
 def test_platform_keeps_small_batches_on_the_cpu(monkeypatch):
@@ -153,7 +155,37 @@ def test_small_batches_run_on_the_cpu_beside_an_accelerator(batch, monkeypatch):
     np.testing.assert_array_equal(again.posterior["alpha"].values, fit.posterior["alpha"].values)
     forced = scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, device="cpu", **SETTINGS)
     np.testing.assert_array_equal(forced.posterior["alpha"].values, fit.posterior["alpha"].values)
-    assert json.loads(fit.attrs["spec"])["sampler"]["device"] == "auto"
+    assert "device" not in json.loads(fit.attrs["spec"])["sampler"]  # where it ran is not the model
+
+
+def test_platform_without_a_cpu_backend(monkeypatch):
+    """JAX started without its CPU backend (JAX_PLATFORMS=cuda): 'auto' takes the accelerator, 'cpu' says why not."""
+    real = jax.devices
+
+    def devices(backend=None):
+        if backend == "cpu":
+            raise RuntimeError("Unknown backend: 'cpu' requested")
+        return real(backend)
+
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    monkeypatch.setattr(jax, "devices", devices)
+    assert engine.platform(4) == "gpu"
+    with pytest.raises(ValueError, match="without its CPU backend"):
+        engine.platform(4, "cpu")
+
+
+def test_chunked_jobs_pick_the_device_once(batch, monkeypatch):
+    """In chunks, device='auto' is decided for the whole job, not per chunk, so the chunks run where a
+    one-piece call would (the same draws). With a limit between a chunk's runs (2) and the job's (6) the
+    job goes to the (absent) GPU: every chunk fails there rather than running on the CPU."""
+    data, keys, fit = batch
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    chunked = scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, chunk_size=1, **SETTINGS)
+    np.testing.assert_array_equal(chunked.posterior["alpha"].values, fit.posterior["alpha"].values)
+    monkeypatch.setattr(engine, "CPU_RUNS_PER_DEVICE", max(1, 2 // len(jax.devices("cpu"))))
+    assert engine.platform(2) == "cpu" and engine.platform(6) == "gpu"
+    with pytest.raises(RuntimeError, match=r"(?s)every chunk failed.*gpu"):
+        scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, chunk_size=1, **SETTINGS)
 
 
 SHARDED = """
