@@ -65,6 +65,11 @@ def user_errors():
         raise typer.Exit(2) from None
 
 
+#: ``--device`` of the fitting commands (validated by the library: see :func:`scaling.engine.platform`).
+DeviceOption = Annotated[
+    str, typer.Option(help="auto (small fits on the CPU, large batches on a GPU when there is one), cpu, accelerator.")
+]
+
 _PRIOR = re.compile(r"^\s*(\w+)\s*=\s*(\w+)\s*\((.*)\)\s*$")
 
 
@@ -149,10 +154,7 @@ def fit(
     ] = "nuts",
     bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for --method point.")] = 0,
     figure: Annotated[str, typer.Option(help="Figure formats, comma-separated (png, pdf, svg), or 'none'.")] = "png",
-    device: Annotated[
-        str,
-        typer.Option(help="auto (small fits on the CPU, large batches on a GPU when there is one), cpu, accelerator."),
-    ] = "auto",
+    device: DeviceOption = "auto",
 ) -> None:
     """Fit a law; write fit.nc, summary.csv, diagnostics.json (NUTS only) and the figure fit.png to OUT.
 
@@ -253,10 +255,7 @@ def fit_many_cmd(
         bool, typer.Option(help="Continue a killed job in OUT without refitting its saved chunks.")
     ] = False,
     retries: Annotated[int, typer.Option(help="Retries of a failing chunk before it is reported.")] = 1,
-    device: Annotated[
-        str,
-        typer.Option(help="auto (small fits on the CPU, large batches on a GPU when there is one), cpu, accelerator."),
-    ] = "auto",
+    device: DeviceOption = "auto",
 ) -> None:
     """Fit one law to every group of a table (survey scale): chunks saved as they finish, resumable."""
     with user_errors():

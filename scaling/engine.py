@@ -80,25 +80,27 @@ STAT_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "step_size", "
 #: 4 chains x 2,000 steps, before the beta log-density was written out): 1 dataset 0.7 s on the CPU
 #: against 6.9 s on the GPU, 32 datasets (8 runs per CPU device) 4.3 s against 12.5 s; the CPU's time
 #: grows about linearly, so on that machine the two meet near 50 runs per CPU device. A CPU device
-#: there took about 0.5 s per run; the limit leaves room for slower cores and larger datasets (with
-#: one CPU device, JAX's default in Python, 16 runs take about 8 s there against the GPU's 7 s).
+#: there took about 0.5 s per run (about half since the beta log-density was written out); the limit
+#: leaves room for one CPU device (JAX's default in Python: 16 runs, about 4 s, against the GPU's 7 s),
+#: slower cores and larger datasets.
 CPU_RUNS_PER_DEVICE = 16
 
 #: The values of the ``device`` parameter of :func:`run` (and of ``fit``, ``fit_many``, ``fit_point``).
 DEVICES = ("auto", "cpu", "accelerator")
 
 
-def platform(n_runs: int, device: str = "auto", per_cpu_device: int | None = None) -> str:
+def platform(n_runs: int, device: str = "auto", per_cpu_device: int | None = None, *, caller: str = "run") -> str:
     """The JAX platform (``"cpu"``, ``"gpu"``, ...) a batch of ``n_runs`` independent runs goes to.
 
     ``device``: ``"cpu"``; ``"accelerator"`` (JAX's default backend, which must not be the CPU);
     ``"auto"``: the CPU when JAX has no accelerator or when the batch has at most ``per_cpu_device``
     runs per CPU device (default :data:`CPU_RUNS_PER_DEVICE`; small batches finish sooner there), else the
     accelerator (also when JAX was started without its CPU backend). ``device="cpu"`` does not stop
-    JAX from starting the GPU and reserving its memory; ``JAX_PLATFORMS=cpu`` does.
+    JAX from starting the GPU and reserving its memory; ``JAX_PLATFORMS=cpu`` does. ``caller``
+    names the function in the messages of invalid choices.
     """
     if device not in DEVICES:
-        raise ValueError(f"The 'device' parameter must be one of {DEVICES}. Got {device!r} instead.")
+        raise ValueError(f"The 'device' parameter of {caller} must be one of {DEVICES}. Got {device!r} instead.")
     default = jax.default_backend()
     if device == "accelerator" and default == "cpu":
         raise ValueError(
@@ -138,18 +140,16 @@ def _batched(f, mode: str):
 
 def local_devices(backend: str | None = None) -> list[Any]:
     """The device of each parallel share of the runs: every device of ``backend`` (a JAX
-    platform name; default: JAX's default backend), except on CPU, where the first CPU device is listed once per CPU
-    device (shares run in threads on it: one compiled program instead of one per device, the
-    cores used alike)."""
+    platform name; default: JAX's default backend), except on CPU, where the first CPU device
+    is listed once per CPU device (shares run in threads on it: one compiled program instead
+    of one per device, the cores used alike)."""
     devices = jax.devices(backend)
     return [devices[0]] * len(devices) if devices[0].platform == "cpu" else devices
 
 
-def on_devices(fn: Any, parts: list[Any], devices: list[Any] | None = None) -> list[Any]:
+def on_devices(fn: Any, parts: list[Any], devices: list[Any]) -> list[Any]:
     """``[fn(part, device) for part, device in zip(parts, devices)]``, one thread per part, so
-    the parts compile and run concurrently (a single part runs inline); ``devices`` default
-    to :func:`local_devices`."""
-    devices = (devices or local_devices())[: len(parts)]
+    the parts compile and run concurrently (a single part runs inline)."""
     if len(parts) == 1:
         return [fn(parts[0], devices[0])]
     from concurrent.futures import ThreadPoolExecutor

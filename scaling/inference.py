@@ -201,9 +201,7 @@ def _settings(
         raise ValueError(f"The 'target_accept' parameter of {caller} must be in (0, 1). Got {target_accept!r} instead.")
     if batch_mode not in ("auto", "vmap", "map"):
         raise ValueError(f"The 'batch_mode' parameter of {caller} must be 'auto', 'vmap' or 'map'. Got {batch_mode!r}.")
-    if device not in engine.DEVICES:
-        raise ValueError(f"The 'device' parameter of {caller} must be one of {engine.DEVICES}. Got {device!r} instead.")
-    engine.platform(1, device)  # an accelerator asked for must exist: say so before any work
+    engine.platform(1, device, caller=caller)  # a valid choice, and an accelerator asked for exists: before any work
     return {
         "num_warmup": int(num_warmup),
         "num_samples": int(num_samples),

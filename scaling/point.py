@@ -34,7 +34,7 @@ from numpyro.distributions import biject_to
 
 from .data import prepare
 from .engine import local_devices, on_devices, platform
-from .inference import resolve_model
+from .inference import _check_int, resolve_model
 from .laws import Law
 from .likelihoods import get_likelihood
 from .provenance import root_attrs
@@ -300,9 +300,9 @@ def fit_point(
     """
     if delta <= 0:
         raise ValueError(f"The 'delta' parameter of fit_point must be > 0. Got {delta!r} instead.")
-    platform(1, device)  # validates it (and an accelerator's presence) before any work
-    if slots is not None and (isinstance(slots, bool) or not isinstance(slots, (int, np.integer)) or slots < 1):
-        raise ValueError(f"The 'slots' parameter of fit_point must be an int >= 1 or None. Got {slots!r} instead.")
+    platform(1, device, caller="fit_point")  # a valid choice, and an accelerator asked for exists
+    if slots is not None:
+        _check_int("slots", slots, 1, "fit_point")
     law_obj = resolve_model(law, None, priors, law_options)[0]
     # Huber loss needs y > 0 (positive laws, on log y) or finite scores; no likelihood's extra rules apply
     lik = get_likelihood("lognormal" if law_obj.log_output else "normal")

@@ -49,8 +49,10 @@ def test_point_fit_without_bootstrap_runs_on_the_cpu_beside_an_accelerator(chinc
     dt = scaling.fit_point(chinchilla_df, "chinchilla", x=X, y="loss", init=hoffmann_grid(), init_space="physical")
     for k in ("alpha", "beta", "E", "loss"):
         assert float(dt["point_estimate"][k]) == pytest.approx(float(grid_fit["point_estimate"][k]), rel=1e-9)
-    with pytest.raises(ValueError, match="The 'device' parameter must be one of"):
+    with pytest.raises(ValueError, match="The 'device' parameter of fit_point must be one of"):
         scaling.fit_point(chinchilla_df, "chinchilla", x=X, y="loss", device="tpu")
+    with pytest.raises(ValueError, match="The 'slots' parameter of fit_point must be an int in the range"):
+        scaling.fit_point(chinchilla_df, "chinchilla", x=X, y="loss", slots=0)
 
 
 def test_bootstrap_interval_matches_published(chinchilla_df):
