@@ -77,12 +77,11 @@ STAT_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "step_size", "
 #: many NUTS runs per CPU device. An accelerator pays a fixed cost per NUTS step (every leapfrog step a
 #: few kernel launches, all runs waiting for the longest tree) that only many runs in lock-step amortise.
 #: Measured on an H100 machine with 16 CPU devices (``bench/w5_device.py``, 30-point W3 datasets,
-#: 4 chains x 2,000 steps, before the beta log-density was written out): 1 dataset 0.7 s on the CPU
-#: against 6.9 s on the GPU, 32 datasets (8 runs per CPU device) 4.3 s against 12.5 s; the CPU's time
-#: grows about linearly, so on that machine the two meet near 50 runs per CPU device. A CPU device
-#: there took about 0.5 s per run (about half since the beta log-density was written out); the limit
-#: leaves room for one CPU device (JAX's default in Python: 16 runs, about 4 s, against the GPU's 7 s),
-#: slower cores and larger datasets.
+#: 4 chains x 2,000 steps): 1 dataset 0.55 s on the CPU against 6.5 s on the GPU, 32 datasets (8 runs
+#: per CPU device) 3.6 s against 12.2 s. A CPU device takes about 0.45 s per run and the GPU about
+#: 12 s plus 3 ms per run, so there the two meet near 30 runs per CPU device; with one CPU device
+#: (JAX's default in Python) they meet near 16 runs (about 7 s each). The limit takes the lower figure,
+#: which also leaves room for slower cores and larger datasets.
 CPU_RUNS_PER_DEVICE = 16
 
 #: The values of the ``device`` parameter of :func:`run` (and of ``fit``, ``fit_many``, ``fit_point``).
