@@ -33,8 +33,9 @@ import pandas as pd
 
 from .data import DataError, as_frame, prepare, to_decimal_year
 from .diagnostics import diagnose
-from .inference import fit, resolve_model
+from .inference import fit
 from .laws import Law
+from .likelihoods import resolve_model
 from .point import fit_point
 from .prediction import predict, transform_inputs
 

@@ -65,7 +65,7 @@ def user_errors():
         raise typer.Exit(2) from None
 
 
-#: ``--device`` of the fitting commands (validated by the library: see :func:`scaling.engine.platform`).
+#: ``--device`` of the fitting commands (validated by the library: see :func:`scaling.devices.platform`).
 DeviceOption = Annotated[
     str, typer.Option(help="auto (small fits on the CPU, large batches on a GPU when there is one), cpu, accelerator.")
 ]
@@ -175,8 +175,7 @@ def fit(
         options = dict(parse_option(o) for o in option or [])
         import warnings
 
-        from . import inference, io, plots, tables
-        from .point import fit_point
+        from . import io, plots, tables
 
         # after this thread's own imports, so that the two threads never import the same modules at once
         loading = preload(
@@ -188,9 +187,13 @@ def fit(
             common = {"x": columns(x), "y": y, "priors": priors, "law_options": options, "dropna": dropna}
             common |= {"where": where, "seed": seed, "device": device}
             if method == "point":
+                from .point import fit_point
+
                 dt = fit_point(data, law, n_bootstrap=bootstrap, **common)
             else:
-                dt = inference.fit(
+                from .inference import fit as fit_nuts
+
+                dt = fit_nuts(
                     data,
                     law,
                     likelihood=likelihood,

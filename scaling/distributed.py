@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from . import engine, io
+from . import devices, io
 from .data import DataError, Prepared, prepare
 from .provenance import canonical_json, root_attrs, spec_id
 
@@ -62,7 +62,8 @@ def run_chunk(
     device: str = "auto",
 ) -> xr.DataTree:
     """Fit one chunk (the function a Ray task runs): ``fit_many``'s layout over its problems."""
-    from .inference import fit_prepared, resolve_model
+    from .inference import fit_prepared
+    from .likelihoods import resolve_model
 
     law, lik = resolve_model(**model)
     keys = jax.random.wrap_key_data(jnp.asarray(key_data))
@@ -122,13 +123,14 @@ def fit_chunked(
 ) -> xr.DataTree:
     """The chunked path of :func:`scaling.fit_many` (see the module docstring); ``law`` and
     ``lik`` are ``model`` resolved (workers resolve ``model`` themselves)."""
-    from .inference import _check_int, _progress, _spec, pad_length
+    from .checks import check_int
+    from .inference import _progress, _spec, pad_length
 
     if backend not in BACKENDS:
         raise ValueError(f"The 'backend' parameter of fit_many must be one of {BACKENDS}. Got {backend!r} instead.")
     if chunk_size is not None:
-        chunk_size = _check_int("chunk_size", chunk_size, 1, "fit_many")
-    retries = _check_int("retries", retries, 0, "fit_many")
+        chunk_size = check_int("chunk_size", chunk_size, 1, "fit_many")
+    retries = check_int("retries", retries, 0, "fit_many")
     if resume and out_dir is None:
         raise ValueError("resume=True needs out_dir: the folder of the job to continue.")
     names = [str(k) for k, _ in items]
@@ -186,7 +188,7 @@ def fit_chunked(
             advance(1)
 
     if device == "auto" and backend == "local":  # decided once, for the job's runs: every chunk where one piece runs
-        device = "cpu" if engine.platform(len(problems) * num_chains) == "cpu" else "accelerator"
+        device = "cpu" if devices.platform(len(problems) * num_chains) == "cpu" else "accelerator"
     tasks = [(k, (*args(chunks[k]), length, n_max, device)) for k in todo]
     try:
         if backend == "ray":

@@ -19,10 +19,11 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from . import engine
+from . import devices, engine
+from .checks import check_int
 from .data import Prepared, prepare
-from .laws import Law, get_law
-from .likelihoods import Likelihood, get_likelihood
+from .laws import Law
+from .likelihoods import Likelihood, resolve_model
 from .provenance import root_attrs
 
 SAMPLE_STAT_NAMES = {
@@ -34,31 +35,6 @@ SAMPLE_STAT_NAMES = {
     "tree_depth": "tree_depth",
     "reached_max_tree_depth": "reached_max_tree_depth",
 }
-
-
-def _check_int(name: str, value: Any, low: int, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(
-            f"The {name!r} parameter of {where} must be an int in the range [{low}, inf). Got {value!r} instead."
-        )
-    return int(value)
-
-
-def resolve_model(
-    law: str | Law,
-    likelihood: str | Likelihood | None,
-    priors: Mapping[str, Any] | None,
-    law_options: Mapping[str, Any] | None = None,
-) -> tuple[Law, Likelihood]:
-    """Law and likelihood objects from names, with prior overrides split between them."""
-    base = get_law(law, **(law_options or {}))
-    lik = get_likelihood(likelihood or base.default_likelihood)
-    priors = dict(priors or {})
-    lik_names = set(lik.param_names)
-    base = base.with_priors({k: v for k, v in priors.items() if k not in lik_names})
-    lik = lik.with_priors({k: v for k, v in priors.items() if k in lik_names})
-    lik.check_law(base)
-    return base, lik
 
 
 def pad_length(n: int) -> int:
@@ -193,15 +169,15 @@ def _spec(law, lik, columns, settings, num_chains) -> dict[str, Any]:
 def _settings(
     caller, num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device
 ):
-    _check_int("num_warmup", num_warmup, 1, caller)
-    _check_int("num_samples", num_samples, 1, caller)
-    _check_int("num_chains", num_chains, 1, caller)
-    _check_int("max_tree_depth", max_tree_depth, 1, caller)
+    check_int("num_warmup", num_warmup, 1, caller)
+    check_int("num_samples", num_samples, 1, caller)
+    check_int("num_chains", num_chains, 1, caller)
+    check_int("max_tree_depth", max_tree_depth, 1, caller)
     if not 0.0 < float(target_accept) < 1.0:
         raise ValueError(f"The 'target_accept' parameter of {caller} must be in (0, 1). Got {target_accept!r} instead.")
     if batch_mode not in ("auto", "vmap", "map"):
         raise ValueError(f"The 'batch_mode' parameter of {caller} must be 'auto', 'vmap' or 'map'. Got {batch_mode!r}.")
-    engine.platform(1, device, caller=caller)  # a valid choice, and an accelerator asked for exists: before any work
+    devices.platform(1, device, caller=caller)  # a valid choice, and an accelerator asked for exists: before any work
     return {
         "num_warmup": int(num_warmup),
         "num_samples": int(num_samples),
@@ -404,7 +380,7 @@ def fit(
     batch_mode : ``"auto"``, ``"vmap"`` or ``"map"`` (see :mod:`scaling.engine`).
     device : ``"auto"`` (default): small batches of runs (this fit's chains, a few problems) on
         the CPU, which finishes them sooner, large ones on the accelerator when JAX has one
-        (:func:`scaling.engine.platform`); ``"cpu"`` or ``"accelerator"`` to choose.
+        (:func:`scaling.devices.platform`); ``"cpu"`` or ``"accelerator"`` to choose.
     progress : show a progress bar (default: when stderr is a terminal).
 
     Returns

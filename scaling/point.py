@@ -28,15 +28,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import xarray as xr
-from numpyro.distributions import biject_to
 
+from .aot import model_key, program
+from .checks import check_int
 from .data import prepare
-from .engine import local_devices, on_devices, platform
-from .inference import _check_int, resolve_model
+from .devices import local_devices, on_devices, platform
 from .laws import Law
-from .likelihoods import get_likelihood
+from .likelihoods import get_likelihood, resolve_model
 from .provenance import root_attrs
 
 
@@ -47,12 +46,14 @@ def huber(r: jax.Array, delta: float) -> jax.Array:
 
 
 def _transforms(law: Law) -> list[Any]:
+    from numpyro.distributions import biject_to  # only where a program is traced (see scaling.aot)
+
     return [biject_to(p.prior.to_numpyro().support) for p in law.params]
 
 
 @lru_cache(maxsize=32)
 def _solver(law: Law, delta: float, tol: float, slots: int):
-    """Jitted ``(z0 (N, k), w (N, n), n_real, u, target, max_iter) -> (z, loss, n_iter, grad_norm)``.
+    """Program ``(z0 (N, k), w (N, n), n_real, u, target, max_iter) -> (z, loss, n_iter, grad_norm)``.
 
     ``slots`` problems are iterated in lock-step (one vmapped L-BFGS step each
     time round a ``lax.while_loop``); a slot whose problem has converged (gradient
@@ -61,6 +62,14 @@ def _solver(law: Law, delta: float, tol: float, slots: int):
     the slowest one, and one compiled program serves any number of problems up
     to ``N`` (only the first ``n_real`` rows are solved; the rest is padding).
     """
+    return program(
+        "point_solver", model_key(law, delta=delta, tol=tol, slots=slots), lambda: _build_solver(law, delta, tol, slots)
+    )
+
+
+def _build_solver(law: Law, delta: float, tol: float, slots: int):
+    import optax
+
     names = law.param_names
     transforms = _transforms(law)
     opt = optax.lbfgs()
@@ -78,7 +87,6 @@ def _solver(law: Law, delta: float, tol: float, slots: int):
     def pick(mask, new, old):
         return jax.tree.map(lambda a, b: jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b), new, old)
 
-    @jax.jit
     def run(z0, w, n_real, u, target, max_iter):
         n_prob = z0.shape[0]
         b = min(slots, n_prob)
@@ -113,15 +121,19 @@ def _solver(law: Law, delta: float, tol: float, slots: int):
 
 @lru_cache(maxsize=32)
 def _evaluator(law: Law, delta: float):
-    """Jitted ``(z (N, k), u, target) -> loss (N,)``: the objective at many starts in one call."""
-    names = law.param_names
-    transforms = _transforms(law)
+    """Program ``(z (N, k), u, target) -> loss (N,)``: the objective at many starts in one call."""
 
-    def objective(z, u, target):
-        theta = {n: t(z[i]) for i, (n, t) in enumerate(zip(names, transforms, strict=True))}
-        return jnp.sum(huber(target - law.fn(u, theta), delta))
+    def build():
+        names = law.param_names
+        transforms = _transforms(law)
 
-    return jax.jit(jax.vmap(objective, in_axes=(0, None, None)))
+        def objective(z, u, target):
+            theta = {n: t(z[i]) for i, (n, t) in enumerate(zip(names, transforms, strict=True))}
+            return jnp.sum(huber(target - law.fn(u, theta), delta))
+
+        return jax.vmap(objective, in_axes=(0, None, None))
+
+    return program("point_objective", model_key(law, delta=delta), build)
 
 
 #: Problems per compiled call; larger batches are split on the host.
@@ -164,19 +176,39 @@ def _distinct_optima(z: np.ndarray, loss: np.ndarray, k: int) -> np.ndarray:
 
 
 def _unconstrain(law: Law, init: Mapping[str, np.ndarray]) -> np.ndarray:
-    cols = []
-    for p, t in zip(law.params, _transforms(law), strict=True):
-        v = jnp.asarray(init[p.name], dtype=jnp.float64)
-        support = p.prior.to_numpyro().support
-        lo = getattr(support, "lower_bound", None)
-        hi = getattr(support, "upper_bound", None)
-        span = 1e-6 * (1.0 if lo is None or hi is None else float(hi) - float(lo))
-        if lo is not None:
-            v = jnp.maximum(v, float(lo) + span)  # nudge starts on a boundary inside the support
-        if hi is not None:
-            v = jnp.minimum(v, float(hi) - span)
-        cols.append(t.inv(v))
-    return np.stack([np.asarray(c) for c in cols], axis=-1)
+    """Starts ``{param: (N,)}`` -> ``(N, k)`` on the optimiser's unconstrained scale."""
+    return np.asarray(_unconstrainer(law)({k: np.asarray(init[k], dtype=np.float64) for k in law.param_names}))
+
+
+@lru_cache(maxsize=32)
+def _unconstrainer(law: Law):
+    """Program ``{param: (N,)} -> (N, k)``: each start nudged inside its prior's support, then mapped
+    to the unconstrained scale."""
+
+    def build():
+        bounds = []
+        for p in law.params:
+            support = p.prior.to_numpyro().support
+            lo = getattr(support, "lower_bound", None)
+            hi = getattr(support, "upper_bound", None)
+            span = 1e-6 * (1.0 if lo is None or hi is None else float(hi) - float(lo))
+            bounds.append((None if lo is None else float(lo) + span, None if hi is None else float(hi) - span))
+        transforms = _transforms(law)
+
+        def unconstrain(init):
+            cols = []
+            for p, t, (lo, hi) in zip(law.params, transforms, bounds, strict=True):
+                v = init[p.name]
+                if lo is not None:
+                    v = jnp.maximum(v, lo)  # nudge starts on a boundary inside the support
+                if hi is not None:
+                    v = jnp.minimum(v, hi)
+                cols.append(t.inv(v))
+            return jnp.stack(cols, axis=-1)
+
+        return unconstrain
+
+    return program("point_unconstrain", model_key(law), build)
 
 
 def prior_starts(law: Law, n: int, seed: int) -> dict[str, np.ndarray]:
@@ -186,21 +218,24 @@ def prior_starts(law: Law, n: int, seed: int) -> dict[str, np.ndarray]:
 
 @lru_cache(maxsize=32)
 def _prior_sampler(law: Law, n: int):
-    """Jitted ``seed -> {param: n draws}``: every prior sampled in one program (not one per operation)."""
+    """Program ``seed -> {param: n draws}``: every prior sampled in one program (not one per operation)."""
 
-    def draw(seed):
-        out = {}
-        for i, p in enumerate(law.params):
-            d = p.prior.to_numpyro()
-            v = d.sample(jax.random.fold_in(jax.random.key(seed), i), (n,))
-            try:
-                median = d.icdf(0.5)
-            except (NotImplementedError, AttributeError):
-                median = jnp.median(v)
-            out[p.name] = v.at[0].set(median)
-        return out
+    def build():
+        def draw(seed):
+            out = {}
+            for i, p in enumerate(law.params):
+                d = p.prior.to_numpyro()
+                v = d.sample(jax.random.fold_in(jax.random.key(seed), i), (n,))
+                try:
+                    median = d.icdf(0.5)
+                except (NotImplementedError, AttributeError):
+                    median = jnp.median(v)
+                out[p.name] = v.at[0].set(median)
+            return out
 
-    return jax.jit(draw)
+        return draw
+
+    return program("prior_draws", model_key(law, n=n), build)
 
 
 def grid(**axes: Sequence[float]) -> dict[str, np.ndarray]:
@@ -302,7 +337,7 @@ def fit_point(
         raise ValueError(f"The 'delta' parameter of fit_point must be > 0. Got {delta!r} instead.")
     platform(1, device, caller="fit_point")  # a valid choice, and an accelerator asked for exists
     if slots is not None:
-        _check_int("slots", slots, 1, "fit_point")
+        check_int("slots", slots, 1, "fit_point")
     law_obj = resolve_model(law, None, priors, law_options)[0]
     # Huber loss needs y > 0 (positive laws, on log y) or finite scores; no likelihood's extra rules apply
     lik = get_likelihood("lognormal" if law_obj.log_output else "normal")
@@ -378,10 +413,26 @@ def fit_point(
 
 
 def _constrain(law: Law, z: np.ndarray, prep) -> dict[str, np.ndarray]:
-    theta = {n: t(jnp.asarray(z[:, i])) for i, (n, t) in enumerate(zip(law.param_names, _transforms(law), strict=True))}
-    center = {k: jnp.asarray(v) for k, v in prep.center.items()}
-    phys = law.physical(theta, center, jnp.asarray(prep.y_scale))
-    return {k: np.asarray(v, dtype=np.float64) for k, v in {**theta, **phys}.items()}
+    """Unconstrained ``(S, k)`` -> ``{param: (S,)}``, the law's parameters and the papers' (physical) ones."""
+    center = {k: np.float64(v) for k, v in prep.center.items()}
+    out = _constrainer(law)(z, center, np.float64(prep.y_scale))
+    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+
+
+@lru_cache(maxsize=32)
+def _constrainer(law: Law):
+    """Program ``(z (S, k), center, y_scale) -> {param: (S,)}``."""
+
+    def build():
+        transforms = _transforms(law)
+
+        def constrain(z, center, y_scale):
+            theta = {n: t(z[:, i]) for i, (n, t) in enumerate(zip(law.param_names, transforms, strict=True))}
+            return {**theta, **law.physical(theta, center, y_scale)}
+
+        return constrain
+
+    return program("point_constrain", model_key(law), build)
 
 
 def _point_datatree(theta, theta_best, samples, best_loss, prep, spec, seed) -> xr.DataTree:

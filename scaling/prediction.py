@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import jax
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .aot import model_key, program
 from .laws import Law, law_from_spec
 from .likelihoods import Likelihood, get_likelihood
 
@@ -88,16 +90,30 @@ def predict(
     sample_dims = [d for d in post[law.param_names[0]].dims]
     names = list(law.param_names) + ([] if lik is None else list(lik.param_names))
     flat = {n: jnp.asarray(post[n].values.reshape(-1)) for n in names}
-    n_draws = next(iter(flat.values())).shape[0]
 
-    def one(theta, key):
-        if kind == "mean":
-            return law.mean(u, theta, y_scale)
-        d = lik.dist(law, law.fn(u, theta), theta, y_scale)
-        return d.sample(key)
-
-    keys = jax.random.split(jax.random.key(seed), n_draws)
-    vals = np.asarray(jax.jit(jax.vmap(one))(flat, keys))
+    vals = np.asarray(_predictor(law, lik if kind == "predictive" else None, kind)(flat, seed, u, y_scale))
     shape = [post.sizes[d] for d in sample_dims]
     coords = {d: post[d].values for d in sample_dims if d in post.coords}
     return xr.DataArray(vals.reshape(*shape, -1), dims=[*sample_dims, "grid"], coords=coords, name="y")
+
+
+@lru_cache(maxsize=64)
+def _predictor(law: Law, lik: Likelihood | None, kind: str):
+    """Program ``(theta {param: (S,)}, seed, u {input: (G,)}, y_scale) -> (S, G)``: the law's mean
+    (``kind="mean"``) or one draw of ``y`` from ``lik`` (``"predictive"``, draw s with the s-th key
+    split from ``seed``) for each of the S parameter draws at each grid point. Compiled once per
+    law, likelihood and shapes, and kept on disk (:mod:`scaling.aot`)."""
+
+    def build():
+        def one(theta, key, u, y_scale):
+            if kind == "mean":
+                return law.mean(u, theta, y_scale)
+            return lik.dist(law, law.fn(u, theta), theta, y_scale).sample(key)
+
+        def run(theta, seed, u, y_scale):
+            keys = jax.random.split(jax.random.key(seed), next(iter(theta.values())).shape[0])
+            return jax.vmap(one, in_axes=(0, 0, None, None))(theta, keys, u, y_scale)
+
+        return run
+
+    return program(f"predict_{kind}", model_key(law, lik, kind=kind), build)

@@ -55,7 +55,7 @@ def use_all_cpu_cores() -> None:
     """Give JAX one CPU device per core (``JAX_NUM_CPU_DEVICES``, unless the user set it).
 
     The engine splits independent chains and problems into one share per CPU device,
-    sampled in parallel threads (see :func:`scaling.engine.local_devices`), so on a
+    sampled in parallel threads (see :func:`scaling.devices.local_devices`), so on a
     CPU-only machine every core samples. It has no effect on a GPU backend's
     devices and must happen before JAX starts, so the CLI does it at start-up; in
     Python, set ``JAX_NUM_CPU_DEVICES`` before importing JAX (or scaling) yourself.

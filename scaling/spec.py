@@ -180,8 +180,8 @@ def fit_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_model(spec: dict[str, Any], where: str) -> None:
-    from .inference import resolve_model
     from .laws import LAWS
+    from .likelihoods import resolve_model
 
     m = spec["model"]
     laws = [m["law"], *spec.get("compare", {}).get("laws", [])]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import scaling
-from scaling import engine
+from scaling import devices, engine
 
 SETTINGS = {"num_warmup": 200, "num_samples": 200, "num_chains": 2}
 
@@ -88,7 +88,7 @@ def test_engine_agrees_with_numpyro_mcmc():
     import jax.numpy as jnp
     from numpyro.infer import MCMC, NUTS
 
-    from scaling.inference import resolve_model
+    from scaling.likelihoods import resolve_model
     from scaling.model import scaling_model
 
     d = problems(sizes=(30,))["p0"]
@@ -136,11 +136,11 @@ def test_bad_arguments():
 def test_platform_keeps_small_batches_on_the_cpu(monkeypatch):
     """With an accelerator, device='auto' sends at most CPU_RUNS_PER_DEVICE runs per CPU device to the CPU."""
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
-    limit = engine.CPU_RUNS_PER_DEVICE * len(jax.devices("cpu"))
-    assert engine.platform(4) == engine.platform(limit) == "cpu"
-    assert engine.platform(limit + 1) == engine.platform(1, "accelerator") == "gpu"
-    assert engine.platform(10**6, "cpu") == "cpu"
-    assert engine.platform(33, per_cpu_device=32) == ("cpu" if len(jax.devices("cpu")) > 1 else "gpu")
+    limit = devices.CPU_RUNS_PER_DEVICE * len(jax.devices("cpu"))
+    assert devices.platform(4) == devices.platform(limit) == "cpu"
+    assert devices.platform(limit + 1) == devices.platform(1, "accelerator") == "gpu"
+    assert devices.platform(10**6, "cpu") == "cpu"
+    assert devices.platform(33, per_cpu_device=32) == ("cpu" if len(jax.devices("cpu")) > 1 else "gpu")
     assert engine.default_batch_mode("cpu") == "map" and engine.default_batch_mode("gpu") == "vmap"
 
 
@@ -150,7 +150,7 @@ def test_small_batches_run_on_the_cpu_beside_an_accelerator(batch, monkeypatch):
     would raise."""
     data, keys, fit = batch
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
-    assert engine.platform(6) == "cpu"  # 3 problems x 2 chains
+    assert devices.platform(6) == "cpu"  # 3 problems x 2 chains
     again = scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, **SETTINGS)
     np.testing.assert_array_equal(again.posterior["alpha"].values, fit.posterior["alpha"].values)
     forced = scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, device="cpu", **SETTINGS)
@@ -162,16 +162,16 @@ def test_platform_without_a_cpu_backend(monkeypatch):
     """JAX started without its CPU backend (JAX_PLATFORMS=cuda): 'auto' takes the accelerator, 'cpu' says why not."""
     real = jax.devices
 
-    def devices(backend=None):
+    def without_cpu(backend=None):
         if backend == "cpu":
             raise RuntimeError("Unknown backend: 'cpu' requested")
         return real(backend)
 
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
-    monkeypatch.setattr(jax, "devices", devices)
-    assert engine.platform(4) == "gpu"
+    monkeypatch.setattr(jax, "devices", without_cpu)
+    assert devices.platform(4) == "gpu"
     with pytest.raises(ValueError, match="without its CPU backend"):
-        engine.platform(4, "cpu")
+        devices.platform(4, "cpu")
 
 
 def test_chunked_jobs_pick_the_device_once(batch, monkeypatch):
@@ -182,8 +182,8 @@ def test_chunked_jobs_pick_the_device_once(batch, monkeypatch):
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
     chunked = scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, chunk_size=1, **SETTINGS)
     np.testing.assert_array_equal(chunked.posterior["alpha"].values, fit.posterior["alpha"].values)
-    monkeypatch.setattr(engine, "CPU_RUNS_PER_DEVICE", max(1, 2 // len(jax.devices("cpu"))))
-    assert engine.platform(2) == "cpu" and engine.platform(6) == "gpu"
+    monkeypatch.setattr(devices, "CPU_RUNS_PER_DEVICE", max(1, 2 // len(jax.devices("cpu"))))
+    assert devices.platform(2) == "cpu" and devices.platform(6) == "gpu"
     with pytest.raises(RuntimeError, match=r"(?s)every chunk failed.*gpu"):
         scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, chunk_size=1, **SETTINGS)
 
@@ -193,9 +193,9 @@ import json, sys
 import jax, numpy as np, scaling
 sys.path.insert(0, {root!r})
 from tests.test_fit_many import SETTINGS, problems
-from scaling import engine
+from scaling import devices, engine
 keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(7), i))(np.arange(3))
-out = {{"devices": len(jax.devices()), "shares": [str(d) for d in engine.local_devices()]}}
+out = {{"devices": len(jax.devices()), "shares": [str(d) for d in devices.local_devices()]}}
 for chains in (2, 1):  # 6 runs split evenly, 3 runs padded to 4
     settings = {{**SETTINGS, "num_chains": chains}}
     dt = scaling.fit_many(problems(), "power_law", x="flop", y="loss", keys=keys, **settings)

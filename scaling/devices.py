@@ -1,0 +1,81 @@
+"""Where a batch of independent runs goes (``device="auto" | "cpu" | "accelerator"``) and the
+devices its parallel shares run on.
+
+Shared by the NUTS engine (:mod:`scaling.engine`) and the point fits (:mod:`scaling.point`);
+it imports JAX only (no numpyro), so a point fit does not pay for importing the sampler.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+#: ``device="auto"`` keeps a batch on the CPU, even with an accelerator present, when it has at most this
+#: many NUTS runs per CPU device. An accelerator pays a fixed cost per NUTS step (every leapfrog step a
+#: few kernel launches, all runs waiting for the longest tree) that only many runs in lock-step amortise.
+#: Measured on an H100 machine with 16 CPU devices (``bench/w5_device.py``, 30-point W3 datasets,
+#: 4 chains x 2,000 steps): 1 dataset 0.55 s on the CPU against 6.5 s on the GPU, 32 datasets (8 runs
+#: per CPU device) 3.6 s against 12.2 s. A CPU device takes about 0.45 s per run and the GPU about
+#: 12 s plus 3 ms per run, so there the two meet near 30 runs per CPU device; with one CPU device
+#: (JAX's default in Python) they meet near 16 runs (about 7 s each). The limit takes the lower figure,
+#: which also leaves room for slower cores and larger datasets.
+CPU_RUNS_PER_DEVICE = 16
+
+#: The values of the ``device`` parameter of :func:`scaling.engine.run` (and of ``fit``, ``fit_many``, ``fit_point``).
+DEVICES = ("auto", "cpu", "accelerator")
+
+
+def platform(n_runs: int, device: str = "auto", per_cpu_device: int | None = None, *, caller: str = "run") -> str:
+    """The JAX platform (``"cpu"``, ``"gpu"``, ...) a batch of ``n_runs`` independent runs goes to.
+
+    ``device``: ``"cpu"``; ``"accelerator"`` (JAX's default backend, which must not be the CPU);
+    ``"auto"``: the CPU when JAX has no accelerator or when the batch has at most ``per_cpu_device``
+    runs per CPU device (default :data:`CPU_RUNS_PER_DEVICE`; small batches finish sooner there), else the
+    accelerator (also when JAX was started without its CPU backend). ``device="cpu"`` does not stop
+    JAX from starting the GPU and reserving its memory; ``JAX_PLATFORMS=cpu`` does. ``caller``
+    names the function in the messages of invalid choices.
+    """
+    if device not in DEVICES:
+        raise ValueError(f"The 'device' parameter of {caller} must be one of {DEVICES}. Got {device!r} instead.")
+    default = jax.default_backend()
+    if device == "accelerator" and default == "cpu":
+        raise ValueError(
+            "device='accelerator', but JAX finds no accelerator (its default backend is the CPU). "
+            "Install JAX for your GPU (pip install -e .[cuda]) or pass device='auto'."
+        )
+    if default == "cpu":
+        return "cpu"
+    try:
+        n_cpu = len(jax.devices("cpu"))
+    except RuntimeError:  # JAX started without its CPU backend (JAX_PLATFORMS=cuda, ...)
+        if device == "cpu":
+            raise ValueError(
+                "device='cpu', but JAX was started without its CPU backend (see JAX_PLATFORMS). "
+                "Pass device='auto' or 'accelerator'."
+            ) from None
+        return default
+    limit = (CPU_RUNS_PER_DEVICE if per_cpu_device is None else per_cpu_device) * n_cpu
+    if device == "cpu" or (device == "auto" and n_runs <= limit):
+        return "cpu"
+    return default
+
+
+def local_devices(backend: str | None = None) -> list[Any]:
+    """The device of each parallel share of the runs: every device of ``backend`` (a JAX
+    platform name; default: JAX's default backend), except on CPU, where the first CPU device
+    is listed once per CPU device (shares run in threads on it: one compiled program instead
+    of one per device, the cores used alike)."""
+    devices = jax.devices(backend)
+    return [devices[0]] * len(devices) if devices[0].platform == "cpu" else devices
+
+
+def on_devices(fn: Any, parts: list[Any], devices: list[Any]) -> list[Any]:
+    """``[fn(part, device) for part, device in zip(parts, devices)]``, one thread per part, so
+    the parts compile and run concurrently (a single part runs inline)."""
+    if len(parts) == 1:
+        return [fn(parts[0], devices[0])]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(parts)) as pool:
+        return list(pool.map(fn, parts, devices))
