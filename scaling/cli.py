@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,12 +55,11 @@ def columns(text: str) -> list[str]:
 
 @contextmanager
 def user_errors():
-    """Turn invalid-input errors (bad data, bad arguments) into one message and exit code 2."""
-    from .data import DataError
-
+    """Turn invalid-input errors (bad data: :class:`scaling.data.DataError`, bad arguments) into one
+    message and exit code 2."""
     try:
         yield
-    except (DataError, ValueError) as e:
+    except ValueError as e:  # DataError is a ValueError
         err.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None
 
@@ -161,8 +160,6 @@ def fit(
     ``--method point`` gives the literature's point fit (summed Huber loss, L-BFGS from
     many starts, ``--bootstrap N`` resampled replicates) instead of a posterior.
     """
-    from .data import describe_exclusions
-
     with user_errors():
         if method not in ("nuts", "point"):
             raise typer.BadParameter(f"--method must be 'nuts' or 'point'; got {method!r}.")
@@ -173,75 +170,82 @@ def fit(
             raise typer.BadParameter(f"--figure takes png, pdf, svg (comma-separated) or 'none'; got {figure!r}.")
         priors = dict(parse_prior(p) for p in prior or [])
         options = dict(parse_option(o) for o in option or [])
+    from .render import Renderer
+
+    # the figure is drawn in a child process that loads matplotlib while this one fits
+    with Renderer() if formats else nullcontext() as renderer:
         import warnings
 
         from . import io, plots, tables
+        from .data import describe_exclusions
 
-        # after this thread's own imports, so that the two threads never import the same modules at once
-        loading = preload(
-            *(["arviz"] if method == "nuts" else []), *(["matplotlib.backends.backend_agg"] if formats else [])
-        )
+        with user_errors():
+            loading = preload("arviz") if method == "nuts" else None  # after this thread's own imports
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                common = {"x": columns(x), "y": y, "priors": priors, "law_options": options, "dropna": dropna}
+                common |= {"where": where, "seed": seed, "device": device}
+                if method == "point":
+                    from .point import fit_point
 
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            common = {"x": columns(x), "y": y, "priors": priors, "law_options": options, "dropna": dropna}
-            common |= {"where": where, "seed": seed, "device": device}
-            if method == "point":
-                from .point import fit_point
+                    dt = fit_point(data, law, n_bootstrap=bootstrap, **common)
+                else:
+                    from .inference import fit as fit_nuts
 
-                dt = fit_point(data, law, n_bootstrap=bootstrap, **common)
-            else:
-                from .inference import fit as fit_nuts
+                    dt = fit_nuts(
+                        data,
+                        law,
+                        likelihood=likelihood,
+                        n_trials=n_trials,
+                        num_warmup=warmup,
+                        num_samples=samples,
+                        num_chains=chains,
+                        progress=None,
+                        **common,
+                    )
+            if loading is not None:
+                loading.join()  # before any further imports here
+            for w in caught:
+                if issubclass(w.category, UserWarning):
+                    err.print(f"[yellow]warning:[/] {w.message}")
+        if renderer is not None:
+            renderer.send("fit", plots.fit_curves(dt, extend=extend), out / "fit", formats)
+        excluded = json.loads(dt.attrs["excluded_rows"])
+        if excluded:
+            err.print(describe_exclusions(excluded))
+        out.mkdir(parents=True, exist_ok=True)
+        written = [out / "fit.nc", out / "summary.csv"]
+        if method == "point":
+            import pandas as pd
 
-                dt = fit_nuts(
-                    data,
-                    law,
-                    likelihood=likelihood,
-                    n_trials=n_trials,
-                    num_warmup=warmup,
-                    num_samples=samples,
-                    num_chains=chains,
-                    progress=None,
-                    **common,
-                )
-        loading.join()  # before any further imports here
-        for w in caught:
-            if issubclass(w.category, UserWarning):
-                err.print(f"[yellow]warning:[/] {w.message}")
-    excluded = json.loads(dt.attrs["excluded_rows"])
-    if excluded:
-        err.print(describe_exclusions(excluded))
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "fit.nc", out / "summary.csv"]
-    if method == "point":
-        import pandas as pd
+            best = dt["point_estimate"].to_dataset()
+            table = pd.DataFrame({"best": {k: float(v) for k, v in best.data_vars.items()}})
+            if bootstrap:
+                table = table.join(tables.summary(dt))
+            print_summary(
+                table.rename(columns={"best": "mean"}),
+                f"{dt.attrs['law']} point fit (Huber) on {Path(data).name}"
+                + (f": best fit, bootstrap mean/sd of {bootstrap} replicates" if bootstrap else ": best fit"),
+            )
+        else:
+            table = tables.summary(dt)
+            print_summary(
+                table,
+                f"{dt.attrs['law']} ({dt.attrs['likelihood']}) on {Path(data).name}: "
+                f"{dt.posterior.sizes['chain']} chains x {dt.posterior.sizes['draw']} draws",
+            )
+            from .diagnostics import diagnose
 
-        best = dt["point_estimate"].to_dataset()
-        table = pd.DataFrame({"best": {k: float(v) for k, v in best.data_vars.items()}})
-        if bootstrap:
-            table = table.join(tables.summary(dt))
-        print_summary(
-            table.rename(columns={"best": "mean"}),
-            f"{dt.attrs['law']} point fit (Huber) on {Path(data).name}"
-            + (f": best fit, bootstrap mean/sd of {bootstrap} replicates" if bootstrap else ": best fit"),
-        )
-    else:
-        table = tables.summary(dt)
-        print_summary(
-            table,
-            f"{dt.attrs['law']} ({dt.attrs['likelihood']}) on {Path(data).name}: {dt.posterior.sizes['chain']} "
-            f"chains x {dt.posterior.sizes['draw']} draws",
-        )
-        from .diagnostics import diagnose
-
-        diagnosis = diagnose(dt)
-        print_diagnosis(diagnosis)
-        io.atomic_write(out / "diagnostics.json", lambda tmp: tmp.write_text(json.dumps(diagnosis.to_dict(), indent=2)))
-        written.append(out / "diagnostics.json")
-    io.save(dt, out / "fit.nc")
-    io.atomic_write(out / "summary.csv", lambda tmp: table.to_csv(tmp, index_label="parameter"))
-    if formats:
-        written += plots.save_figure(plots.plot_fit(dt, extend=extend), out / "fit", formats=formats)
+            diagnosis = diagnose(dt)
+            print_diagnosis(diagnosis)
+            io.atomic_write(
+                out / "diagnostics.json", lambda tmp: tmp.write_text(json.dumps(diagnosis.to_dict(), indent=2))
+            )
+            written.append(out / "diagnostics.json")
+        io.save(dt, out / "fit.nc")
+        io.atomic_write(out / "summary.csv", lambda tmp: table.to_csv(tmp, index_label="parameter"))
+        if renderer is not None:
+            written += renderer.wait()
     console.print(f"wrote {', '.join(str(w) for w in written)}")
 
 

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
-from .prediction import model_from_fit, predict
+if TYPE_CHECKING:
+    import xarray as xr
 
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -82,17 +82,40 @@ def plot_fit(
     One-input laws: y against x on log axes (log10 inputs) or against the year;
     ``extend`` widens the grid by that many decades (or years) past the data, and
     the extrapolated region is shaded. Two-input laws (chinchilla): observed
-    against predicted, with each point's predictive interval.
+    against predicted, with each point's predictive interval. The same as
+    ``draw_fit(fit_curves(fit, ...), ...)``.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    return draw_fit(fit_curves(fit, probs=probs, extend=extend, n_grid=n_grid), size=size, ax=ax, title=title)
+
+
+def fit_curves(
+    fit: xr.DataTree, *, probs: tuple[float, ...] = (0.5, 0.8, 0.95), extend: float = 0.0, n_grid: int = 200
+) -> dict[str, Any]:
+    """Everything :func:`plot_fit` draws, computed from the fit: plain arrays and labels, no matplotlib.
+
+    Keys: ``y`` (observed), ``ylabel``, ``log_y``, ``title``, ``kind`` and, for one-input laws
+    (``kind="curve"``): ``x`` (observed inputs), ``grid``, ``bands`` (``[(p, lower, upper)]`` of the
+    predictive draws, widest first), ``median`` (of the law's curve), ``band_label``, ``log_x``,
+    ``xlabel``, ``extrapolated`` (the shaded x range, or None); for two-input laws
+    (``kind="observed_vs_predicted"``): ``median``, ``lower``, ``upper`` (95%) of each point's
+    posterior predictive draws.
+    """
+    from .prediction import model_from_fit, predict
+
     law, lik = model_from_fit(fit)
     kind = "predictive" if lik is not None and not lik.counts else "mean"
-    fig, ax = (ax.figure, ax) if ax is not None else _new_axes(size)
     y = fit["observed_data"]["y"].values
     dims = ["sample"] if "sample" in fit["posterior"].dims else ["chain", "draw"]
+    out: dict[str, Any] = {
+        "y": y,
+        "ylabel": json_col(fit, "y") or "y",
+        "log_y": law.log_output,
+        "title": f"{law.name}: {law.formula}",
+    }
     if len(law.inputs) == 1:
         inp = law.inputs[0]
         xo = fit["constant_data"][inp.name].values
@@ -101,24 +124,47 @@ def plot_fit(
         tg = np.linspace(lo - 0.02 * (hi - lo), hi + extend + 0.02 * (hi - lo), n_grid)
         xg = 10**tg if inp.transform == "log10" else tg
         draws = predict(fit, xg, kind=kind).stack(s=dims).transpose("s", "grid").values
-        for i, (p, a, b) in enumerate(_bands(draws, probs)):
-            ax.fill_between(xg, a, b, color=PALETTE[0], alpha=0.15 + 0.12 * i, lw=0, label=f"{p:.0%} predictive")
-        med = np.nanmedian(predict(fit, xg, kind="mean").stack(s=dims).transpose("s", "grid").values, axis=0)
-        ax.plot(xg, med, color=PALETTE[0], lw=1.5, label="median law")
-        ax.scatter(xo, y, s=14, color=PALETTE[3], zorder=3, label="data", edgecolor="white", linewidth=0.4)
-        if extend > 0:
-            edge = 10**hi if inp.transform == "log10" else hi
-            ax.axvspan(edge, xg[-1], color="0.5", alpha=0.12, lw=0, label="extrapolation")
-        if inp.transform == "log10":
-            _log_axis(ax, "x")
-        ax.set_xlabel(_label(fit, 0, inp.doc))
+        curve = draws if kind == "mean" else predict(fit, xg, kind="mean").stack(s=dims).transpose("s", "grid").values
+        edge = 10**hi if inp.transform == "log10" else hi
+        out |= {
+            "kind": "curve",
+            "x": xo,
+            "grid": xg,
+            "bands": _bands(draws, probs),
+            "band_label": "predictive",
+            "median": np.nanmedian(curve, axis=0),
+            "log_x": inp.transform == "log10",
+            "xlabel": _label(fit, 0, inp.doc),
+            "extrapolated": (edge, xg[-1]) if extend > 0 else None,
+        }
     else:
         pp = fit["posterior_predictive"]["y"] if "posterior_predictive" in fit.children else None
         if pp is None:
             raise ValueError("Observed-vs-predicted plots need a Bayesian fit with a posterior_predictive group.")
         draws = pp.stack(s=dims).transpose("s", ...).values
-        med = np.nanmedian(draws, axis=0)
-        lo, hi = np.nanquantile(draws, [0.025, 0.975], axis=0)
+        lower, upper = np.nanquantile(draws, [0.025, 0.975], axis=0)
+        out |= {"kind": "observed_vs_predicted", "median": np.nanmedian(draws, axis=0), "lower": lower, "upper": upper}
+    return out
+
+
+def draw_fit(curves: Mapping[str, Any], *, size: str = "double", ax: Any = None, title: str | None = None):
+    """Draw :func:`fit_curves` output (matplotlib only: no JAX, no fit needed). Returns the figure."""
+    fig, ax = (ax.figure, ax) if ax is not None else _new_axes(size)
+    y = curves["y"]
+    if curves["kind"] == "curve":
+        xg = curves["grid"]
+        for i, (p, a, b) in enumerate(curves["bands"]):
+            label = f"{p:.0%} {curves['band_label']}"
+            ax.fill_between(xg, a, b, color=PALETTE[0], alpha=0.15 + 0.12 * i, lw=0, label=label)
+        ax.plot(xg, curves["median"], color=PALETTE[0], lw=1.5, label="median law")
+        ax.scatter(curves["x"], y, s=14, color=PALETTE[3], zorder=3, label="data", edgecolor="white", linewidth=0.4)
+        if curves["extrapolated"] is not None:
+            ax.axvspan(*curves["extrapolated"], color="0.5", alpha=0.12, lw=0, label="extrapolation")
+        if curves["log_x"]:
+            _log_axis(ax, "x")
+        ax.set_xlabel(curves["xlabel"])
+    else:
+        med, lo, hi = curves["median"], curves["lower"], curves["upper"]
         ax.errorbar(
             med,
             y,
@@ -133,10 +179,10 @@ def plot_fit(
         lim = [min(y.min(), lo.min()), max(y.max(), hi.max())]
         ax.plot(lim, lim, color=PALETTE[0], lw=1, label="y = prediction")
         ax.set_xlabel("predicted (posterior median)")
-    if law.log_output:
+    if curves["log_y"]:
         _log_axis(ax, "y")
-    ax.set_ylabel(json_col(fit, "y") or "y")
-    ax.set_title(title or f"{law.name}: {law.formula}", fontsize=9)
+    ax.set_ylabel(curves["ylabel"])
+    ax.set_title(title or curves["title"], fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     return fig
 
@@ -391,6 +437,8 @@ def plot_posterior(
 
 def _forest_rows(fits: Mapping[str, xr.DataTree] | xr.DataTree, var_name: str) -> list[tuple[str, np.ndarray]]:
     """(label, draws) per dataset: a dict's entries, or a fit_many result's problems (in order)."""
+    import xarray as xr
+
     items = [(None, fits)] if isinstance(fits, xr.DataTree) else list(fits.items())  # a DataTree is a Mapping too
     rows = []
     for name, dt in items:
@@ -573,6 +621,7 @@ def plot_elasticity(
     matplotlib.figure.Figure
     """
     from .diminishing import _observed_coordinate, marginal_returns
+    from .prediction import model_from_fit
     from .tables import sample_dims
 
     law, _ = model_from_fit(fit)
@@ -645,6 +694,8 @@ def _chains(fit: xr.DataTree, var_names: Sequence[str] | None, what: str) -> dic
         )
     _one_problem(fit, what)
     if var_names is None:
+        from .prediction import model_from_fit
+
         law, lik = model_from_fit(fit)
         sampled = [*law.param_names, *(lik.param_names if lik is not None else ())]
         names = [

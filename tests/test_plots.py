@@ -104,6 +104,32 @@ def test_plot_fit(expo, sat, tmp_path):
         plots.plot_fit(expo, size="poster")
 
 
+def test_fit_figure_drawn_in_a_child_process(sat, tmp_path):
+    """The CLI's figure path: arrays from fit_curves (no matplotlib), drawn and saved by a child
+    process; a failure there is raised here with the child's traceback."""
+    from scaling.render import Renderer
+
+    curves = plots.fit_curves(sat, extend=1)
+    assert curves["kind"] == "curve" and curves["log_x"] and len(curves["bands"]) == 3
+    assert curves["extrapolated"][1] == curves["grid"][-1] > curves["x"].max()
+    with Renderer() as child:
+        child.send("fit", curves, tmp_path / "fit", ("png", "svg"))
+        written = child.wait()
+    assert written == [str(tmp_path / "fit.png"), str(tmp_path / "fit.svg")]
+    assert (tmp_path / "fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in (tmp_path / "fit.svg").read_bytes()[:2000]
+    with Renderer() as child:
+        child.send("fit", {"kind": "curve"}, tmp_path / "bad", ("png",))
+        with pytest.raises(RuntimeError, match=r"(?s)Drawing the figure failed.*KeyError"):
+            child.wait()
+    assert not list(tmp_path.glob("bad*"))
+    child = Renderer()
+    child.close()  # the parent stopped before sending: the child is ended, not left behind
+    assert child._proc.poll() is not None
+    with Renderer() as child, pytest.raises(ValueError, match="'what' parameter"):
+        child.send("trace", curves, tmp_path / "t", ("png",))
+
+
 def _forecast(expo, quad, threshold):
     grid = np.linspace(2025.5, 2030.0, 40)
     fits = {"exponential_trend": expo, "quadratic_trend": quad}
@@ -320,9 +346,10 @@ def test_every_plot_function_has_a_render_test():
         source = inspect.getsource(test)
         assert f"plots.{name}(" in source and "render(" in source, name
         assert getattr(scaling, name) is getattr(plots, name)  # exported lazily from the package
-    for name in public:  # library code never shows and always returns the figure
+    for name in public | {"draw_fit"}:  # library code never shows and always returns the figure
         source = inspect.getsource(getattr(plots, name))
-        assert "plt.show" not in source and "pyplot" not in source and "return fig" in source, name
+        returns = "return fig" in source or "return draw_fit(" in source
+        assert "plt.show" not in source and "pyplot" not in source and returns, name
 
 
 def test_log_axes_use_plain_text_tick_labels(sat):
