@@ -1,6 +1,6 @@
 """W5: where a batch should run. The same fits timed with ``device="cpu"`` and ``device="accelerator"``
 in one process on a machine with a GPU, to show where ``device="auto"`` should switch
-(:data:`scaling.devices.CPU_RUNS_PER_DEVICE`, :data:`scaling.point.CPU_PROBLEMS_PER_DEVICE`).
+(:data:`scaling.devices.CPU_RUNS_PER_DEVICE`, :data:`scaling.point.CPU_PROBLEM_POINTS`).
 
 * ``nuts``: ``fit_many`` on 1, 8 and 32 of W3's 30-point datasets (4 chains x 1,000 warm-up x 1,000
   draws), one warm-up call per device and size (compilation), then the median of ``--repeats`` calls;

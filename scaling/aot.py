@@ -11,9 +11,10 @@ A file is named by the program's name and a digest of its ``key`` (what the buil
 e.g. a law's spec and the solver's settings), the arguments' tree, shapes and dtypes, the
 platform, the versions of jax, jaxlib, numpyro and optax, and the source of this package: a
 changed law, setting or library builds a new file. Unreadable files are rebuilt, unwritable
-folders only cost the trace, and with ``SCALING_JAX_CACHE=off`` (or ``key=None``: a program
-whose builder is not fully described by a key, such as a user-defined law) it is plain
-``jax.jit``.
+folders only cost the trace; a program ``jax.export`` cannot keep (a host callback), one whose
+builder a key does not fully describe (``key=None``: a user-defined law) and every program with
+``SCALING_JAX_CACHE=off`` run as plain ``jax.jit``. On CPU, the first exported program a process
+lowers makes JAX set up its LAPACK kernels, which imports ``scipy.linalg`` (0.2 s on 2 cores).
 """
 
 from __future__ import annotations
@@ -113,7 +114,12 @@ class Program:
         except Exception as err:  # a truncated or foreign file: build it again
             log.warning("Rebuilding the exported program %s (%s: %s).", path, type(err).__name__, err)
         if exported is None:
-            exported = jax.export.export(jax.jit(self.build()), platforms=[platform])(*args)
+            fn = jax.jit(self.build())
+            try:
+                exported = jax.export.export(fn, platforms=[platform])(*args)
+            except Exception as err:  # e.g. a custom call jax.export does not guarantee: run it as it is
+                log.warning("Not keeping %s on disk: jax.export failed (%s: %s).", self.name, type(err).__name__, err)
+                return fn
             _write(path, exported.serialize())
         # the first process runs the exported program too, so it fills the compilation cache entry later ones hit
         return jax.jit(exported.call)

@@ -26,12 +26,12 @@ CPU_RUNS_PER_DEVICE = 16
 DEVICES = ("auto", "cpu", "accelerator")
 
 
-def platform(n_runs: int, device: str = "auto", per_cpu_device: int | None = None, *, caller: str = "run") -> str:
+def platform(n_runs: int, device: str = "auto", *, cpu_limit: int | None = None, caller: str = "run") -> str:
     """The JAX platform (``"cpu"``, ``"gpu"``, ...) a batch of ``n_runs`` independent runs goes to.
 
     ``device``: ``"cpu"``; ``"accelerator"`` (JAX's default backend, which must not be the CPU);
-    ``"auto"``: the CPU when JAX has no accelerator or when the batch has at most ``per_cpu_device``
-    runs per CPU device (default :data:`CPU_RUNS_PER_DEVICE`; small batches finish sooner there), else the
+    ``"auto"``: the CPU when JAX has no accelerator or when the batch has at most ``cpu_limit`` runs
+    (default :data:`CPU_RUNS_PER_DEVICE` per CPU device; small batches finish sooner there), else the
     accelerator (also when JAX was started without its CPU backend). ``device="cpu"`` does not stop
     JAX from starting the GPU and reserving its memory; ``JAX_PLATFORMS=cpu`` does. ``caller``
     names the function in the messages of invalid choices.
@@ -55,7 +55,7 @@ def platform(n_runs: int, device: str = "auto", per_cpu_device: int | None = Non
                 "Pass device='auto' or 'accelerator'."
             ) from None
         return default
-    limit = (CPU_RUNS_PER_DEVICE if per_cpu_device is None else per_cpu_device) * n_cpu
+    limit = CPU_RUNS_PER_DEVICE * n_cpu if cpu_limit is None else cpu_limit
     if device == "cpu" or (device == "auto" and n_runs <= limit):
         return "cpu"
     return default

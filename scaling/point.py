@@ -142,11 +142,14 @@ CHUNK = 4096
 #: Problems iterated in lock-step on a CPU device (``slots``' default there; :data:`CHUNK` on accelerators).
 CPU_SLOTS = 32
 
-#: ``device="auto"`` solves a batch of at most this many problems per CPU device on the CPU, even with
-#: an accelerator present (a fit without bootstrap polishes 32 starts). On an H100 machine a point fit
-#: took 0.04 s on its CPU and 0.05 s on the GPU, also with 200 bootstrap replicates (``bench/w5_device.py``);
-#: the GPU pays off for thousands (4,000 replicates: 0.42 s against 3.1 s on 2 CPU cores).
-CPU_PROBLEMS_PER_DEVICE = 32
+#: ``device="auto"`` solves a batch on the CPU, even with an accelerator present, when its problems
+#: times data points are at most this (below 256 problems a batch runs in one CPU thread). On an H100
+#: machine (``bench/w5_device.py``, ``bench/w1_chinchilla.py``): a 30-point power law's 32 polished
+#: starts (960) took 0.03 s on its CPU and 0.06 s on the GPU, 200 bootstrap replicates of it (6,000)
+#: 0.04 s and 0.06 s; Hoffmann's grid on the 240 Chinchilla points (32 starts: 7,680) 0.5 s with
+#: the CPU polishing and 0.24 s with the GPU. The limit leans to the GPU, which loses little where
+#: it is slower.
+CPU_PROBLEM_POINTS = 4096
 
 
 def _chunks(n: int) -> list[slice]:
@@ -322,9 +325,9 @@ def fit_point(
     max_iter, tol : L-BFGS stops when the gradient norm is below ``tol``.
     slots : problems iterated in lock-step; a converged problem's slot takes the next
         one (default: :data:`CPU_SLOTS` on CPU, 4096 on accelerators).
-    device : ``"auto"`` (default): a batch of at most :data:`CPU_PROBLEMS_PER_DEVICE` problems per CPU device
-        (a fit without bootstrap) is solved on the CPU, larger ones (bootstrap replicates) on
-        the accelerator when there is one; ``"cpu"`` or ``"accelerator"`` to choose.
+    device : ``"auto"`` (default): a batch of problems whose problems x data points are at most
+        :data:`CPU_PROBLEM_POINTS` (a small fit without bootstrap) is solved on the CPU, larger
+        ones on the accelerator when there is one; ``"cpu"`` or ``"accelerator"`` to choose.
 
     Returns
     -------
@@ -352,10 +355,10 @@ def fit_point(
         target = jnp.asarray(np.log(prep.y / prep.y_scale) if law_obj.log_output else prep.y)
 
         def solve(z0: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
-            """Every problem (row) solved, on the CPU when there are at most ``CPU_PROBLEMS_PER_DEVICE``
-            per CPU device (``device="auto"``), else on the accelerator; large batches are split over
-            the platform's devices."""
-            where = platform(len(z0), device, per_cpu_device=CPU_PROBLEMS_PER_DEVICE)
+            """Every problem (row) solved, on the CPU when problems x points are at most
+            ``CPU_PROBLEM_POINTS`` (``device="auto"``), else on the accelerator; large batches are
+            split over the platform's devices."""
+            where = platform(len(z0) * prep.n, device, cpu_limit=CPU_PROBLEM_POINTS)
             lockstep = slots if slots is not None else (CPU_SLOTS if where == "cpu" else CHUNK)
             solver = _solver(law_obj, float(delta), float(tol), int(lockstep))
             devices = local_devices(where)

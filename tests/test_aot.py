@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -118,3 +119,11 @@ def test_a_warm_point_fit_traces_nothing_and_imports_neither_optax_nor_numpyro(t
     assert warm["alpha"] == cold["alpha"] and warm["curve"] == cold["curve"]
     assert abs(warm["alpha"] - 0.1) < 0.01
     assert len(list((tmp_path / "cache" / "exported").iterdir())) == 6  # draws, starts, objective, solver, ...
+
+
+def test_a_program_export_cannot_keep_still_runs(cache, caplog):
+    def build():
+        return lambda x: jax.pure_callback(lambda v: v * 2, jax.ShapeDtypeStruct(x.shape, x.dtype), x)
+
+    assert float(aot.program("callback", "k", build)(np.ones(1))[0]) == 2  # host callbacks cannot be exported
+    assert "jax.export failed" in caplog.text and not cache.exists()

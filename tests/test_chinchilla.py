@@ -40,15 +40,34 @@ def test_point_fit_from_hoffmann_published_values(chinchilla_df):
     check_epoch_optimum(dt["point_estimate"])
 
 
-def test_point_fit_without_bootstrap_runs_on_the_cpu_beside_an_accelerator(chinchilla_df, grid_fit, monkeypatch):
-    """device='auto' solves the 32 polished starts on the CPU even when JAX's default backend is a GPU
-    (on this CPU-only machine, sending them to the GPU would raise), with the same optimum."""
+def test_point_fit_device_auto_by_problem_size(chinchilla_df, grid_fit, monkeypatch):
+    """With a GPU as JAX's default backend, device='auto' solves a small fit (32 polished starts x 30
+    points) on the CPU and Hoffmann's grid on the Chinchilla points (32 x 240) on the accelerator.
+    The choices are recorded and both then run on this machine's CPU: the same optima."""
     import jax
 
+    from scaling import point
+
+    x = np.logspace(18, 23, 30)
+    d = {"flop": x, "loss": 3.0 * (x / 1e18) ** -0.1}
+    here = scaling.fit_point(d, "power_law", x="flop", y="loss")
+    chosen = []
+
+    def record(n_runs, device, **kw):
+        chosen.append(real(n_runs, device, **kw))
+        return "cpu"
+
+    real = point.platform
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    monkeypatch.setattr(point, "platform", record)
+    beside = scaling.fit_point(d, "power_law", x="flop", y="loss")
+    assert chosen[-1] == "cpu" and float(beside["point_estimate"]["alpha"]) == float(here["point_estimate"]["alpha"])
+    assert abs(float(here["point_estimate"]["alpha"]) - 0.1) < 1e-6
     dt = scaling.fit_point(chinchilla_df, "chinchilla", x=X, y="loss", init=hoffmann_grid(), init_space="physical")
+    assert chosen[-1] == "gpu"
     for k in ("alpha", "beta", "E", "loss"):
         assert float(dt["point_estimate"][k]) == pytest.approx(float(grid_fit["point_estimate"][k]), rel=1e-9)
+    monkeypatch.setattr(point, "platform", real)
     with pytest.raises(ValueError, match="The 'device' parameter of fit_point must be one of"):
         scaling.fit_point(chinchilla_df, "chinchilla", x=X, y="loss", device="tpu")
     with pytest.raises(ValueError, match="The 'slots' parameter of fit_point must be an int in the range"):

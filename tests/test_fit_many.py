@@ -140,7 +140,7 @@ def test_platform_keeps_small_batches_on_the_cpu(monkeypatch):
     assert devices.platform(4) == devices.platform(limit) == "cpu"
     assert devices.platform(limit + 1) == devices.platform(1, "accelerator") == "gpu"
     assert devices.platform(10**6, "cpu") == "cpu"
-    assert devices.platform(33, per_cpu_device=32) == ("cpu" if len(jax.devices("cpu")) > 1 else "gpu")
+    assert devices.platform(32, cpu_limit=32) == "cpu" and devices.platform(33, cpu_limit=32) == "gpu"
     assert engine.default_batch_mode("cpu") == "map" and engine.default_batch_mode("gpu") == "vmap"
 
 
