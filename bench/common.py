@@ -127,14 +127,29 @@ def _git() -> dict[str, Any]:
     return {"commit": out("rev-parse", "--short", "HEAD"), "dirty": bool(out("status", "--porcelain", "--", "scaling"))}
 
 
+def python_loop_s(n: int = 2_000_000) -> float:
+    """Seconds for a fixed pure-Python loop (``n`` additions), best of 3: how fast this machine runs
+    Python right now. A shared VM's speed varies between sessions (by 1.5x here), which moves
+    absolute timings such as W0's but not the ratios measured in one run."""
+    best = float("inf")
+    for _ in range(3):
+        t, total = time.perf_counter(), 0
+        for i in range(n):
+            total += i
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
 def machine_info(jax_devices: bool = True) -> dict[str, Any]:
-    """CPU model, cores, load, jax backend and devices, library versions, git commit."""
+    """CPU model, cores, load, Python speed (:func:`python_loop_s`), jax backend and devices, library
+    versions, git commit."""
     info: dict[str, Any] = {
         "host": platform.node(),
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "loadavg": list(os.getloadavg()),
+        "python_loop_s": python_loop_s(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": {

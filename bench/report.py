@@ -196,7 +196,9 @@ def machine_lines(rows_by_w: dict[str, list[dict[str, Any]]]) -> list[str]:
         vs = ", ".join(f"{k} {x}" for k, x in v.items() if x)
         out.append(
             f"- **{w}** (run `{m['run_id']}`, {m['time']}): {mi.get('cpu')}, {mi.get('cores')} cores, "
-            f"load at start {f(mi.get('loadavg', [None])[0])}; jax backend {mi.get('jax_backend')} "
+            f"load at start {f(mi.get('loadavg', [None])[0])}"
+            + (f", Python loop {f(mi['python_loop_s'])} s" if mi.get("python_loop_s") else "")
+            + f"; jax backend {mi.get('jax_backend')} "
             f"{mi.get('jax_devices')}; Python {mi.get('python')}; {vs}; git {mi.get('git', {}).get('commit')}"
             f"{' (scaling/ modified)' if mi.get('git', {}).get('dirty') else ''}"
         )

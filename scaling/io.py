@@ -8,10 +8,12 @@ import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-
-import xarray as xr
+from typing import TYPE_CHECKING
 
 from .provenance import versions
+
+if TYPE_CHECKING:  # imported where used: atomic_write alone (figures, exported programs) needs no xarray
+    import xarray as xr
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
@@ -45,6 +47,8 @@ def load(path: str | os.PathLike) -> xr.DataTree:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"No fit at {str(path)!r}.")
+    import xarray as xr
+
     fit = xr.load_datatree(path, engine="h5netcdf")
     if "spec" not in fit.attrs:
         raise ValueError(f"{path} is not a scaling fit (no 'spec' attribute).")

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 SIZES = {"single": (3.5, 2.6), "double": (7.2, 4.0)}
+#: Resolution of raster files written by :func:`save_figure` (dots per inch).
+DPI = 200
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
@@ -212,7 +214,7 @@ def _label(fit: xr.DataTree, i: int, doc: str) -> str:
     return cols[i] if i < len(cols) else doc
 
 
-def save_figure(fig, path, formats: tuple[str, ...] = ("png",), dpi: int = 200) -> list[str]:
+def save_figure(fig, path, formats: tuple[str, ...] = ("png",), dpi: int = DPI) -> list[str]:
     """Save ``fig`` as ``path`` with each suffix in ``formats`` (png, pdf, svg), atomically."""
     from pathlib import Path
 
