@@ -13,7 +13,8 @@ platform, the versions of jax, jaxlib, numpyro and optax, and the source of this
 changed law, setting or library builds a new file. Unreadable files are rebuilt, unwritable
 folders only cost the trace; a program ``jax.export`` cannot keep (a host callback), one whose
 builder a key does not fully describe (``key=None``: a user-defined law) and every program with
-``SCALING_JAX_CACHE=off`` run as plain ``jax.jit``. On CPU, the first exported program a process
+``SCALING_JAX_CACHE=off`` run as plain ``jax.jit``. At most :data:`MAX_FILES` files are kept, the
+least recently used going first. On CPU, the first exported program a process
 lowers makes JAX set up its LAPACK kernels, which imports ``scipy.linalg`` (0.2 s on 2 cores).
 """
 
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 #: File suffix of exported programs (``jax.export`` serialisation).
 SUFFIX = ".jaxexport"
+
+#: Most exported programs kept (tens of kB each); writing one more removes the least recently used.
+MAX_FILES = 2000
 
 
 def exported_dir() -> Path | None:
@@ -109,6 +113,7 @@ class Program:
         exported = None
         try:
             exported = jax.export.deserialize(bytearray(path.read_bytes()))
+            path.touch()  # recently used (see MAX_FILES)
         except FileNotFoundError:
             pass
         except Exception as err:  # a truncated or foreign file: build it again
@@ -130,6 +135,16 @@ def _write(path: Path, data: bytes | bytearray) -> None:
 
     try:
         atomic_write(path, lambda tmp: tmp.write_bytes(data))
+        kept = list(path.parent.glob(f"*{SUFFIX}"))
+        if len(kept) > MAX_FILES:
+            mtimes = {}
+            for f in kept:
+                try:
+                    mtimes[f] = f.stat().st_mtime
+                except FileNotFoundError:  # removed by another process meanwhile
+                    pass
+            for old in sorted(mtimes, key=mtimes.get)[: len(kept) - MAX_FILES]:
+                old.unlink(missing_ok=True)
     except OSError as err:  # a read-only cache: the program still runs, later processes trace it again
         log.warning("Could not keep the exported program %s (%s).", path, err)
 

@@ -127,3 +127,13 @@ def test_a_program_export_cannot_keep_still_runs(cache, caplog):
 
     assert float(aot.program("callback", "k", build)(np.ones(1))[0]) == 2  # host callbacks cannot be exported
     assert "jax.export failed" in caplog.text and not cache.exists()
+
+
+def test_the_least_recently_used_programs_go_first(cache, monkeypatch):
+    monkeypatch.setattr(aot, "MAX_FILES", 2)
+    for n in (2, 3):
+        aot.program("poly", "scale=3", lambda: poly(3.0))(np.ones(n), 0)
+    first = sorted(cache.iterdir(), key=lambda f: f.stat().st_mtime)[0]
+    os.utime(first, (1, 1))  # long unused
+    aot.program("poly", "scale=3", lambda: poly(3.0))(np.ones(4), 0)
+    assert len(list(cache.iterdir())) == 2 and not first.exists()
