@@ -65,8 +65,8 @@ def test_point_fit_device_auto_by_problem_size(chinchilla_df, grid_fit, monkeypa
     assert abs(float(here["point_estimate"]["alpha"]) - 0.1) < 1e-6
     dt = scaling.fit_point(chinchilla_df, "chinchilla", x=X, y="loss", init=hoffmann_grid(), init_space="physical")
     assert chosen[-1] == "gpu"
-    for k in ("alpha", "beta", "E", "loss"):
-        assert float(dt["point_estimate"][k]) == pytest.approx(float(grid_fit["point_estimate"][k]), rel=1e-9)
+    for k in ("alpha", "beta", "E", "loss"):  # grid_fit ran where 'auto' put it: on a GPU, other rounding
+        assert float(dt["point_estimate"][k]) == pytest.approx(float(grid_fit["point_estimate"][k]), rel=1e-6)
     monkeypatch.setattr(point, "platform", real)
     with pytest.raises(ValueError, match="The 'device' parameter of fit_point must be one of"):
         scaling.fit_point(chinchilla_df, "chinchilla", x=X, y="loss", device="tpu")

@@ -87,13 +87,16 @@ def test_compare_prefers_the_true_law(fits):
 
 
 def test_compare_flags_high_pareto_k_by_row():
+    """The outlier's row is named. Without the diagnostics gate (tested below): both fits pass it here,
+    but on another machine's CPU (an H100 host) one of these short fits to outlying data failed it, and
+    the comparison was refused before any Pareto k was computed."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         f = {
             law: scaling.fit(saturating_data(outlier=True), law, x="x", y="y", **SETTINGS)
             for law in ("power_law", "saturating_power_law")
         }
-        c = compare(f)
+        c = compare(f, gate=False)
     assert c.status == "warn"
     assert 10 in list(c.high_k["saturating_power_law"]["row"])
     assert any("data row(s) [10]" in r for r in c.reasons)
