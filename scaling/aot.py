@@ -20,6 +20,7 @@ lowers makes JAX set up its LAPACK kernels, which imports ``scipy.linalg`` (0.2 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -113,7 +114,8 @@ class Program:
         exported = None
         try:
             exported = jax.export.deserialize(bytearray(path.read_bytes()))
-            path.touch()  # recently used (see MAX_FILES)
+            with contextlib.suppress(OSError):  # a read-only cache
+                path.touch()  # recently used (see MAX_FILES)
         except FileNotFoundError:
             pass
         except Exception as err:  # a truncated or foreign file: build it again

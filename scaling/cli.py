@@ -32,8 +32,9 @@ def _setup() -> None:
 
 
 def preload(*modules: str) -> Any:
-    """Import ``modules`` in a background thread (start-up time: ArviZ and matplotlib take
-    about 1.5 s to import, which then overlaps with JAX loading and running the fit).
+    """Import ``modules`` in a background thread (start-up time: ArviZ takes a second or more to import,
+    which then overlaps with JAX compiling and running the fit; matplotlib is imported by the
+    figure's child process, :mod:`scaling.render`).
 
     Returns the thread. Call it once the calling thread has imported what it needs, and join
     the thread before using submodules of those packages: two threads importing the same

@@ -14,7 +14,8 @@ one vectorised call and only the best ``polish_starts`` are optimised; parameter
 with a constrained prior support are optimised in numpyro's unconstrained space.
 All ``replicate x start`` problems run in one jitted program, in float64:
 ``slots`` problems step in lock-step and a slot whose problem converges takes the
-next one, so finished problems never wait for the slowest.
+next one, so finished problems never wait for the slowest. The programs are kept on disk
+(:mod:`scaling.aot`): a later process neither traces them nor imports optax and numpyro.
 """
 
 from __future__ import annotations
@@ -146,8 +147,8 @@ CPU_SLOTS = 32
 #: times data points are at most this (below 256 problems a batch runs in one CPU thread). On an H100
 #: machine (``bench/w5_device.py``, ``bench/w1_chinchilla.py``): a 30-point power law's 32 polished
 #: starts (960) took 0.03 s on its CPU and 0.06 s on the GPU, 200 bootstrap replicates of it (6,000)
-#: 0.04 s and 0.06 s; Hoffmann's grid on the 240 Chinchilla points (32 starts: 7,680) 0.5 s with
-#: the CPU polishing and 0.24 s with the GPU. The limit leans to the GPU, which loses little where
+#: 0.04 s and 0.06 s; Hoffmann's grid on the 240 Chinchilla points (32 starts: 7,680) 0.49 s with
+#: the CPU polishing and 0.21 s with the GPU. The limit leans to the GPU, which loses little where
 #: it is slower.
 CPU_PROBLEM_POINTS = 4096
 
