@@ -95,7 +95,15 @@ def _warm_up() -> None:
 
 
 def serve() -> None:
-    """The child: warm matplotlib up, read one job from stdin, draw it, print the files written."""
+    """The child: warm matplotlib up, read one job from stdin, draw it, print the files written.
+
+    It runs at a lower priority (``os.nice``), so that it takes only the CPU the fit leaves idle: a
+    NUTS fit samples (and compiles) on every core.
+    """
+    import os
+
+    if hasattr(os, "nice"):
+        os.nice(10)
     from . import plots
 
     _warm_up()  # while the parent fits
