@@ -26,15 +26,15 @@ import logging
 import threading
 from collections.abc import Callable
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import jax
 
+from .io import atomic_write
 from .laws import Law, law_from_spec
 from .likelihoods import Likelihood, get_likelihood
-from .provenance import canonical_json
+from .provenance import canonical_json, versions
 from .runtime import cache_dir
 
 log = logging.getLogger(__name__)
@@ -55,13 +55,7 @@ def exported_dir() -> Path | None:
 @cache
 def fingerprint() -> str:
     """Digest of the library versions and of this package's source that a traced program depends on."""
-    h = hashlib.sha256()
-    for name in ("jax", "jaxlib", "numpyro", "optax"):
-        try:
-            version = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            version = "-"
-        h.update(f"{name}={version};".encode())
+    h = hashlib.sha256(canonical_json(versions(("jax", "jaxlib", "numpyro", "optax"))).encode())
     for path in sorted(Path(__file__).parent.glob("*.py")):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
@@ -133,8 +127,6 @@ class Program:
 
 
 def _write(path: Path, data: bytes | bytearray) -> None:
-    from .io import atomic_write
-
     try:
         atomic_write(path, lambda tmp: tmp.write_bytes(data))
         kept = list(path.parent.glob(f"*{SUFFIX}"))

@@ -210,7 +210,7 @@ def fit(
                 if issubclass(w.category, UserWarning):
                     err.print(f"[yellow]warning:[/] {w.message}")
         if renderer is not None:
-            renderer.send("fit", plots.fit_curves(dt, extend=extend), out / "fit", formats)
+            renderer.send(plots.fit_curves(dt, extend=extend), out / "fit", formats)
         excluded = json.loads(dt.attrs["excluded_rows"])
         if excluded:
             err.print(describe_exclusions(excluded))

@@ -15,15 +15,30 @@ import jax
 #: many NUTS runs per CPU device. An accelerator pays a fixed cost per NUTS step (every leapfrog step a
 #: few kernel launches, all runs waiting for the longest tree) that only many runs in lock-step amortise.
 #: Measured on an H100 machine with 16 CPU devices (``bench/w5_device.py``, 30-point W3 datasets,
-#: 4 chains x 2,000 steps): 1 dataset 0.55 s on the CPU against 6.5 s on the GPU, 32 datasets (8 runs
-#: per CPU device) 3.6 s against 12.2 s. A CPU device takes about 0.45 s per run and the GPU about
-#: 12 s plus 3 ms per run, so there the two meet near 30 runs per CPU device; with one CPU device
-#: (JAX's default in Python) they meet near 16 runs (about 7 s each). The limit takes the lower figure,
-#: which also leaves room for slower cores and larger datasets.
+#: 4 chains x 2,000 steps): 1 dataset (4 runs) 0.55 s on the CPU against 6.5 s on the GPU, 8 (32 runs)
+#: 1.0 s against 8.3 s, 32 (128 runs) 3.6 s against 12.2 s, and 10,000 took the GPU 0.0033 s per run
+#: more. A CPU device takes about 0.45 s per run. With one CPU device (JAX's default in Python) the two
+#: meet near 16 runs (about 7 s each, the GPU adding about 0.045 s per run at that size); with 16 CPU
+#: devices near 30 runs per device (about 480 runs, 13-14 s). The limit takes the lower figure, which
+#: also leaves room for slower cores and larger datasets.
 CPU_RUNS_PER_DEVICE = 16
 
 #: The values of the ``device`` parameter of :func:`scaling.engine.run` (and of ``fit``, ``fit_many``, ``fit_point``).
 DEVICES = ("auto", "cpu", "accelerator")
+
+
+def check_device(device: str, caller: str) -> str:
+    """Raise if ``device`` is not one of :data:`DEVICES`, or is ``"accelerator"`` on a machine without
+    one (the message names ``caller``); returns JAX's default backend."""
+    if device not in DEVICES:
+        raise ValueError(f"The 'device' parameter of {caller} must be one of {DEVICES}. Got {device!r} instead.")
+    default = jax.default_backend()
+    if device == "accelerator" and default == "cpu":
+        raise ValueError(
+            "device='accelerator', but JAX finds no accelerator (its default backend is the CPU). "
+            "Install JAX for your GPU (pip install -e .[cuda]) or pass device='auto'."
+        )
+    return default
 
 
 def platform(n_runs: int, device: str = "auto", *, cpu_limit: int | None = None, caller: str = "run") -> str:
@@ -36,14 +51,7 @@ def platform(n_runs: int, device: str = "auto", *, cpu_limit: int | None = None,
     JAX from starting the GPU and reserving its memory; ``JAX_PLATFORMS=cpu`` does. ``caller``
     names the function in the messages of invalid choices.
     """
-    if device not in DEVICES:
-        raise ValueError(f"The 'device' parameter of {caller} must be one of {DEVICES}. Got {device!r} instead.")
-    default = jax.default_backend()
-    if device == "accelerator" and default == "cpu":
-        raise ValueError(
-            "device='accelerator', but JAX finds no accelerator (its default backend is the CPU). "
-            "Install JAX for your GPU (pip install -e .[cuda]) or pass device='auto'."
-        )
+    default = check_device(device, caller)
     if default == "cpu":
         return "cpu"
     try:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import jax
@@ -50,6 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
+from .aot import Program, model_key, program
 from .diagnostics import diagnose
 from .laws import LN10, Law
 from .prediction import model_from_fit
@@ -140,21 +142,10 @@ def marginal_returns(fit: xr.DataTree, grid: Any = None, n_grid: int = 50) -> xr
     else:
         g = np.atleast_1d(np.asarray(grid, dtype=float))
         t = g if is_year else np.log10(g)
-    f = path_function(law, center, y_scale)
     post = fit["posterior"].to_dataset()
     dims = [d for d in post[law.param_names[0]].dims]
     theta = {k: jnp.asarray(v.values.reshape(-1)) for k, v in post.data_vars.items() if v.dims == tuple(dims)}
-    has_e = "E" in theta
-
-    def per_point(th, tt):
-        mu = f(th, tt)
-        dmu = jax.grad(f, argnums=1)(th, tt)
-        out = {"mu": mu, "marginal_return": dmu, "log_slope": dmu / mu}
-        if has_e:
-            out["log_slope_reducible"] = dmu / (mu - th["E"])
-        return out
-
-    vals = jax.jit(jax.vmap(jax.vmap(per_point, (None, 0)), (0, None)))(theta, jnp.asarray(t))
+    vals = _returns_program(law)(theta, jnp.asarray(t), center, y_scale)
     shape = [post.sizes[d] for d in dims] + [len(t)]
     scale = 1.0 if is_year else 1.0 / LN10  # d ln mu / d ln x = (d ln mu / d log10 x) / ln 10
     names = {"log_slope": "growth_rate" if is_year else "elasticity", "log_slope_reducible": "elasticity_reducible"}
@@ -290,3 +281,29 @@ def _driver(law: Law, fit: xr.DataTree) -> str:
     if law.name == "logistic":
         return f"the sigmoid's midpoint 10^{med('log10_x_mid')} and ceiling {med('ceiling')}"
     return "the law's functional form (its exponent is fixed)"
+
+
+@lru_cache(maxsize=64)
+def _returns_program(law: Law) -> Program:
+    """Program ``(theta {name: (S,)}, t (G,), center, y_scale) -> {quantity: (S, G)}``: along
+    :func:`path_function`, ``mu``, ``marginal_return`` (d mu / dt by ``jax.grad``), ``log_slope``
+    (d ln mu / dt) and, where theta has E, ``log_slope_reducible`` (d ln(mu - E) / dt), for every
+    draw and grid point. Compiled once per law and shapes, and kept on disk (:mod:`scaling.aot`)."""
+
+    def build():
+        def run(theta, t, center, y_scale):
+            f = path_function(law, center, y_scale)
+
+            def per_point(th, tt):
+                mu = f(th, tt)
+                dmu = jax.grad(f, argnums=1)(th, tt)
+                out = {"mu": mu, "marginal_return": dmu, "log_slope": dmu / mu}
+                if "E" in th:
+                    out["log_slope_reducible"] = dmu / (mu - th["E"])
+                return out
+
+            return jax.vmap(jax.vmap(per_point, (None, 0)), (0, None))(theta, t)
+
+        return run
+
+    return program("returns", model_key(law), build)

@@ -6,9 +6,10 @@ chunk is one call of the compiled batched sampler (:func:`scaling.inference.fit_
 run in this process (``"local"``, on every local device) or as a Ray task that
 asks for one GPU where the cluster has them, else one CPU. Every chunk is padded
 to the batch's common length and keeps its problems' own PRNG keys, and with
-``device="auto"`` the device is decided once for the whole job, so the gathered
-result equals a one-piece local run with the same keys, in the same layout
-(problems in input order).
+``device="auto"`` the device is decided once for the whole job (locally by its total
+runs, as a one-piece call decides; on Ray, the tasks' GPUs where the cluster has them),
+so the gathered result equals a one-piece run on that device with the same keys, in
+the same layout (problems in input order).
 
 Nothing is lost at scale. With ``out_dir``:
 
@@ -187,14 +188,14 @@ def fit_chunked(
         if advance is not None:
             advance(1)
 
-    if device == "auto" and backend == "local":  # decided once, for the job's runs: every chunk where one piece runs
-        device = "cpu" if devices.platform(len(problems) * num_chains) == "cpu" else "accelerator"
-    tasks = [(k, (*args(chunks[k]), length, n_max, device)) for k in todo]
+    tasks = [(k, (*args(chunks[k]), length, n_max)) for k in todo]
     try:
         if backend == "ray":
-            _run_ray(tasks, done, retries=retries, address=address)
-        else:
-            _run_local(tasks, done, retries=retries)
+            _run_ray(tasks, done, device, retries=retries, address=address)
+        else:  # device="auto" decided once, for the job's runs: every chunk runs where one piece would
+            if device == "auto":
+                device = "cpu" if devices.platform(len(problems) * num_chains) == "cpu" else "accelerator"
+            _run_local(tasks, done, device, retries=retries)
     finally:
         if bar is not None:
             bar.stop()
@@ -220,11 +221,11 @@ def fit_chunked(
     return tree
 
 
-def _run_local(tasks: list[tuple[int, tuple]], done: Callable, *, retries: int) -> None:
+def _run_local(tasks: list[tuple[int, tuple]], done: Callable, device: str, *, retries: int) -> None:
     for k, a in tasks:
         for attempt in range(retries + 1):
             try:
-                tree = run_chunk(*a)
+                tree = run_chunk(*a, device)
             except Exception as e:  # reported with the chunk's problems; the other chunks go on
                 if attempt == retries:
                     done(k, None, e)
@@ -233,7 +234,7 @@ def _run_local(tasks: list[tuple[int, tuple]], done: Callable, *, retries: int) 
                 break
 
 
-def _run_ray(tasks: list[tuple[int, tuple]], done: Callable, *, retries: int, address: str | None) -> None:
+def _run_ray(tasks: list[tuple[int, tuple]], done: Callable, device: str, *, retries: int, address: str | None) -> None:
     try:
         import ray
     except ImportError:
@@ -242,8 +243,8 @@ def _run_ray(tasks: list[tuple[int, tuple]], done: Callable, *, retries: int, ad
         ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     gpu = ray.cluster_resources().get("GPU", 0) >= 1
     resources = {"num_gpus": 1} if gpu else {"num_cpus": 1}
-    # device="auto": every chunk on its task's GPU where the cluster has them, else on its CPU
-    tasks = [(k, (*a[:-1], ("accelerator" if gpu else "cpu") if a[-1] == "auto" else a[-1])) for k, a in tasks]
+    if device == "auto":  # every chunk on its task's GPU where the cluster has them, else on its CPU
+        device = "accelerator" if gpu else "cpu"
     env = {"JAX_NUM_CPU_DEVICES": "1"}  # one CPU per task: its sampler uses one device
     for var in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "SCALING_DATA_DIR"):
         if var in os.environ:
@@ -251,7 +252,7 @@ def _run_ray(tasks: list[tuple[int, tuple]], done: Callable, *, retries: int, ad
     remote = ray.remote(run_chunk).options(
         **resources, max_retries=retries, retry_exceptions=True, runtime_env={"env_vars": env}
     )
-    pending = {remote.remote(*a): k for k, a in tasks}
+    pending = {remote.remote(*a, device): k for k, a in tasks}
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
         for ref in ready:

@@ -74,10 +74,10 @@ FINISH_ELEMENTS = 2**25
 STAT_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "step_size", "potential_energy")
 
 
-def default_batch_mode(backend: str | None = None) -> str:
+def default_batch_mode(backend: str) -> str:
     """``"map"`` on CPU (sequential, no lock-step waste), ``"vmap"`` on accelerators
-    (``backend``: a JAX platform name; default, JAX's default backend)."""
-    return "map" if (backend or jax.default_backend()) == "cpu" else "vmap"
+    (``backend``: a JAX platform name)."""
+    return "map" if backend == "cpu" else "vmap"
 
 
 def _batched(f, mode: str):

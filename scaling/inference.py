@@ -177,7 +177,7 @@ def _settings(
         raise ValueError(f"The 'target_accept' parameter of {caller} must be in (0, 1). Got {target_accept!r} instead.")
     if batch_mode not in ("auto", "vmap", "map"):
         raise ValueError(f"The 'batch_mode' parameter of {caller} must be 'auto', 'vmap' or 'map'. Got {batch_mode!r}.")
-    devices.platform(1, device, caller=caller)  # a valid choice, and an accelerator asked for exists: before any work
+    devices.check_device(device, caller)  # before any work
     return {
         "num_warmup": int(num_warmup),
         "num_samples": int(num_samples),
@@ -238,9 +238,9 @@ def fit_many(
         :func:`fit` with ``rng_key`` set to that key).
     backend : ``"local"`` (this process, every local device) or ``"ray"`` (chunks as Ray
         tasks on a cluster; ``pip install scaling[ray]``). See :mod:`scaling.distributed`.
-    device : as in :func:`fit`; in chunks, ``"auto"`` is decided once for the whole job (by its
-        total runs; on Ray, the accelerator where the cluster has GPUs), so every chunk runs where
-        a one-piece call would and gives the same draws.
+    device : as in :func:`fit`; in chunks, ``"auto"`` is decided once for the whole job: locally by
+        its total runs, so every chunk runs where a one-piece call would and gives the same draws;
+        on Ray, on the tasks' GPUs where the cluster has them.
     chunk_size, out_dir, resume, retries, address : survey-scale runs: problems go in
         chunks of ``chunk_size``; each finished chunk is saved in ``out_dir`` as it
         completes; ``resume=True`` continues a killed job without refitting saved

@@ -22,6 +22,7 @@ back by ``law.from_physical``. Each law's docstring gives the mapping.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -556,11 +557,13 @@ def get_law(law: str | Law, priors: Mapping[str, Prior | dict] | None = None, **
         return law.with_priors(priors)
     if law not in LAWS:
         raise ValueError(f"Unknown law {law!r}. Choose one of: {', '.join(LAWS)}.")
-    try:
-        built = LAWS[law](**options)
+    factory = LAWS[law]
+    try:  # options spelled out with their defaults, so that equal choices give the same (cached) law
+        bound = inspect.signature(factory).bind(**options)
     except TypeError as err:
         raise ValueError(f"Invalid options {options} for law {law!r}: {err}") from None
-    return built.with_priors(priors)
+    bound.apply_defaults()
+    return factory(**bound.arguments).with_priors(priors)
 
 
 def law_from_spec(spec: Mapping[str, Any]) -> Law:

@@ -21,7 +21,6 @@ next one, so finished problems never wait for the slowest. The programs are kept
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
 from functools import lru_cache
 from itertools import product
 from typing import Any
@@ -34,7 +33,7 @@ import xarray as xr
 from .aot import model_key, program
 from .checks import check_int
 from .data import prepare
-from .devices import local_devices, on_devices, platform
+from .devices import check_device, local_devices, on_devices, platform
 from .laws import Law
 from .likelihoods import get_likelihood, resolve_model
 from .provenance import root_attrs
@@ -50,6 +49,11 @@ def _transforms(law: Law) -> list[Any]:
     from numpyro.distributions import biject_to  # only where a program is traced (see scaling.aot)
 
     return [biject_to(p.prior.to_numpyro().support) for p in law.params]
+
+
+def _theta(law: Law, transforms: list[Any], z: jax.Array) -> dict[str, jax.Array]:
+    """Unconstrained ``z`` (last axis: the law's parameters) -> ``{param: value}`` in their supports."""
+    return {n: t(z[..., i]) for i, (n, t) in enumerate(zip(law.param_names, transforms, strict=True))}
 
 
 @lru_cache(maxsize=32)
@@ -71,12 +75,11 @@ def _solver(law: Law, delta: float, tol: float, slots: int):
 def _build_solver(law: Law, delta: float, tol: float, slots: int):
     import optax
 
-    names = law.param_names
     transforms = _transforms(law)
     opt = optax.lbfgs()
 
     def objective(z, w, u, target):
-        theta = {n: t(z[i]) for i, (n, t) in enumerate(zip(names, transforms, strict=True))}
+        theta = _theta(law, transforms, z)
         return jnp.sum(w * huber(target - law.fn(u, theta), delta))
 
     def step(z, state, w, u, target):
@@ -125,11 +128,10 @@ def _evaluator(law: Law, delta: float):
     """Program ``(z (N, k), u, target) -> loss (N,)``: the objective at many starts in one call."""
 
     def build():
-        names = law.param_names
         transforms = _transforms(law)
 
         def objective(z, u, target):
-            theta = {n: t(z[i]) for i, (n, t) in enumerate(zip(names, transforms, strict=True))}
+            theta = _theta(law, transforms, z)
             return jnp.sum(huber(target - law.fn(u, theta), delta))
 
         return jax.vmap(objective, in_axes=(0, None, None))
@@ -144,7 +146,7 @@ CHUNK = 4096
 CPU_SLOTS = 32
 
 #: ``device="auto"`` solves a batch on the CPU, even with an accelerator present, when its problems
-#: times data points are at most this (below 256 problems a batch runs in one CPU thread). On an H100
+#: times data points are at most this (below 512 problems a batch runs in one CPU thread). On an H100
 #: machine (``bench/w5_device.py``, ``bench/w1_chinchilla.py``): a 30-point power law's 32 polished
 #: starts (960) took 0.03 s on its CPU and 0.06 s on the GPU, 200 bootstrap replicates of it (6,000)
 #: 0.04 s and 0.06 s; Hoffmann's grid on the 240 Chinchilla points (32 starts: 7,680) 0.49 s with
@@ -157,10 +159,10 @@ def _chunks(n: int) -> list[slice]:
     return [slice(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)]
 
 
-def _pad(a: np.ndarray) -> jax.Array:
+def _pad(a: np.ndarray) -> np.ndarray:
     """Pad the problem axis with zeros to a power of two (>= 64), so sizes share compiled programs."""
     size = max(64, 1 << (len(a) - 1).bit_length())
-    return jnp.asarray(np.concatenate([a, np.zeros((size - len(a), *a.shape[1:]), a.dtype)]))
+    return np.concatenate([a, np.zeros((size - len(a), *a.shape[1:]), a.dtype)])
 
 
 def _distinct_optima(z: np.ndarray, loss: np.ndarray, k: int) -> np.ndarray:
@@ -339,19 +341,24 @@ def fit_point(
     """
     if delta <= 0:
         raise ValueError(f"The 'delta' parameter of fit_point must be > 0. Got {delta!r} instead.")
-    platform(1, device, caller="fit_point")  # a valid choice, and an accelerator asked for exists
+    check_device(device, "fit_point")
     if slots is not None:
         check_int("slots", slots, 1, "fit_point")
     law_obj = resolve_model(law, None, priors, law_options)[0]
     # Huber loss needs y > 0 (positive laws, on log y) or finite scores; no likelihood's extra rules apply
     lik = get_likelihood("lognormal" if law_obj.log_output else "normal")
     prep = prepare(data, law_obj, lik, x=x, y=y, dropna=dropna, where=where, units=units)
-    starts = prior_starts(law_obj, n_starts, seed) if init is None else init
-    init_int = _internal_init(
-        law_obj, starts, init_space if init is not None else "internal", prep.center, prep.y_scale
-    )
-    on_cpu = jax.default_device(jax.devices("cpu")[0]) if device == "cpu" else nullcontext()
-    with jax.enable_x64(True), on_cpu:  # device="cpu": the screening and transforms there too
+    n_first = n_starts if init is None else max((np.size(v) for v in init.values()), default=1)
+    polished = n_first if polish_starts is None else min(n_first, polish_starts)
+    # the draws, screening and transforms run where the fit to the data is solved (bootstrap replicates
+    # may go elsewhere: solve decides per batch)
+    home = jax.default_device(local_devices(platform(polished * prep.n, device, cpu_limit=CPU_PROBLEM_POINTS))[0])
+    with home:
+        starts = prior_starts(law_obj, n_starts, seed) if init is None else init
+        init_int = _internal_init(
+            law_obj, starts, init_space if init is not None else "internal", prep.center, prep.y_scale
+        )
+    with jax.enable_x64(True), home:
         u = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in prep.centred().items()}
         target = jnp.asarray(np.log(prep.y / prep.y_scale) if law_obj.log_output else prep.y)
 
@@ -431,7 +438,7 @@ def _constrainer(law: Law):
         transforms = _transforms(law)
 
         def constrain(z, center, y_scale):
-            theta = {n: t(z[:, i]) for i, (n, t) in enumerate(zip(law.param_names, transforms, strict=True))}
+            theta = _theta(law, transforms, z)
             return {**theta, **law.physical(theta, center, y_scale)}
 
         return constrain

@@ -11,10 +11,10 @@ from typing import Any
 PACKAGES = ("scaling", "jax", "numpyro", "optax", "arviz", "xarray", "pandas", "numpy")
 
 
-def versions() -> dict[str, str]:
-    """Installed versions of the packages a result depends on."""
+def versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    """Installed versions of ``packages`` (default: those a result depends on)."""
     out = {}
-    for name in PACKAGES:
+    for name in packages:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

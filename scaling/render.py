@@ -20,9 +20,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-#: What a child can draw: the name sent -> the :mod:`scaling.plots` function that draws the arrays.
-DRAWERS = {"fit": "draw_fit"}
-
 
 class Renderer:
     """A child process that draws one figure: ``send`` the arrays, ``wait`` for the files."""
@@ -37,14 +34,11 @@ class Renderer:
         self._thread: threading.Thread | None = None
         self._result: tuple[bytes, bytes] = (b"", b"")
 
-    def send(
-        self, what: str, data: Mapping[str, Any], path: str | Path, formats: Sequence[str], **options: Any
-    ) -> None:
-        """Have the child draw ``DRAWERS[what](data, **options)`` and save it as ``path`` with each
-        suffix in ``formats``. Returns at once (the child may still be importing matplotlib)."""
-        if what not in DRAWERS:
-            raise ValueError(f"The 'what' parameter of Renderer.send must be one of {list(DRAWERS)}. Got {what!r}.")
-        payload = pickle.dumps((what, dict(data), str(path), tuple(formats), options))
+    def send(self, curves: Mapping[str, Any], path: str | Path, formats: Sequence[str]) -> None:
+        """Have the child draw the fit figure of ``curves`` (:func:`scaling.plots.fit_curves`) and save
+        it as ``path`` with each suffix in ``formats``. Returns at once (the child may still be
+        importing matplotlib)."""
+        payload = pickle.dumps((dict(curves), str(path), tuple(formats)))
 
         def talk() -> None:
             self._result = self._proc.communicate(payload)
@@ -95,7 +89,8 @@ def _warm_up() -> None:
 
 
 def serve() -> None:
-    """The child: warm matplotlib up, read one job from stdin, draw it, print the files written.
+    """The child: warm matplotlib up, read the fit figure's arrays from stdin, draw and save it, print
+    the files written.
 
     It runs at a lower priority (``os.nice``), so that it takes only the CPU the fit leaves idle: a
     NUTS fit samples (and compiles) on every core.
@@ -110,6 +105,6 @@ def serve() -> None:
     raw = sys.stdin.buffer.read()
     if not raw:  # the parent stopped before sending anything
         return
-    what, data, path, formats, options = pickle.loads(raw)
-    fig = getattr(plots, DRAWERS[what])(data, **options)
+    curves, path, formats = pickle.loads(raw)
+    fig = plots.draw_fit(curves)
     print(json.dumps(plots.save_figure(fig, path, formats=formats)))

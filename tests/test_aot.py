@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from scaling import aot
-from scaling.laws import get_law
+from scaling.laws import LAWS, get_law
 from scaling.likelihoods import get_likelihood
 
 from .conftest import REPO
@@ -62,6 +62,7 @@ def test_no_key_or_cache_off_keeps_nothing(cache, monkeypatch):
     monkeypatch.setenv("SCALING_JAX_CACHE", "off")
     assert aot.exported_dir() is None
     assert float(aot.program("poly", "scale=2", lambda: poly(2.0))(np.ones(3), 0)) == 6
+    assert not cache.exists() and not (cache.parent / "off").exists()
 
 
 def test_an_unreadable_file_is_rebuilt(cache, caplog):
@@ -74,6 +75,8 @@ def test_an_unreadable_file_is_rebuilt(cache, caplog):
 
 
 def test_model_key_names_built_in_models_only():
+    for name in LAWS:  # every built-in law, with its default options too
+        assert aot.model_key(get_law(name)) is not None, name
     law = get_law("power_law")
     key = aot.model_key(law, delta=1e-3)
     assert key is not None and key == aot.model_key(get_law("power_law"), delta=1e-3)

@@ -113,21 +113,19 @@ def test_fit_figure_drawn_in_a_child_process(sat, tmp_path):
     assert curves["kind"] == "curve" and curves["log_x"] and len(curves["bands"]) == 3
     assert curves["extrapolated"][1] == curves["grid"][-1] > curves["x"].max()
     with Renderer() as child:
-        child.send("fit", curves, tmp_path / "fit", ("png", "svg"))
+        child.send(curves, tmp_path / "fit", ("png", "svg"))
         written = child.wait()
     assert written == [str(tmp_path / "fit.png"), str(tmp_path / "fit.svg")]
     assert (tmp_path / "fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in (tmp_path / "fit.svg").read_bytes()[:2000]
     with Renderer() as child:
-        child.send("fit", {"kind": "curve"}, tmp_path / "bad", ("png",))
+        child.send({"kind": "curve"}, tmp_path / "bad", ("png",))
         with pytest.raises(RuntimeError, match=r"(?s)Drawing the figure failed.*KeyError"):
             child.wait()
     assert not list(tmp_path.glob("bad*"))
     child = Renderer()
     child.close()  # the parent stopped before sending: the child is ended, not left behind
     assert child._proc.poll() is not None
-    with Renderer() as child, pytest.raises(ValueError, match="'what' parameter"):
-        child.send("trace", curves, tmp_path / "t", ("png",))
 
 
 def _forecast(expo, quad, threshold):
