@@ -40,9 +40,9 @@ class Comparison:
 
 def pareto_k_table(fit: xr.DataTree, threshold: float = 0.7) -> pd.DataFrame:
     """Points whose PSIS Pareto k exceeds ``threshold``: data row, inputs, y and k."""
-    import arviz as az
+    import arviz_stats as azs  # ArviZ's computations, without arviz-plots (matplotlib)
 
-    k = np.asarray(az.loo(fit, pointwise=True).pareto_k)
+    k = np.asarray(azs.loo(fit, pointwise=True).pareto_k)
     obs = fit["observed_data"].to_dataset()
     const = fit["constant_data"].to_dataset()
     idx = np.flatnonzero(k > threshold)
@@ -80,9 +80,9 @@ def compare(
                 reasons.append(f"{name} failed diagnostics ({d.reasons[0]})")
     if reasons:
         return Comparison("unreliable", reasons)
-    import arviz as az
+    import arviz_stats as azs
 
-    table = pd.DataFrame(az.compare(dict(fits), method=method, round_to="none"))  # default rounds to 2 digits
+    table = pd.DataFrame(azs.compare(dict(fits), method=method, round_to="none"))  # default rounds to 2 digits
     table = table[[c for c in ("rank", "elpd", "se", "elpd_diff", "dse", "p", "weight") if c in table.columns]]
     high_k = {}
     for name, dt in fits.items():

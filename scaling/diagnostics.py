@@ -89,13 +89,13 @@ def diagnose(
         raise ValueError("diagnose needs a fit with a posterior group (from scaling.fit, fit_many or fit_point).")
     if "sample" in fit["posterior"].dims:
         return _diagnose_point(fit, grad_tol)
-    import arviz as az
+    import arviz_stats as azs  # ArviZ's computations, without arviz-plots (matplotlib)
 
     post = fit["posterior"].to_dataset()
     names = var_names or [v for v in post.data_vars if set(post[v].dims) <= {"chain", "draw", "problem"}]
-    rhat = az.rhat(post[names])
-    bulk = az.ess(post[names], method="bulk")
-    tail = az.ess(post[names], method="tail")
+    rhat = azs.rhat(post[names])
+    bulk = azs.ess(post[names], method="bulk")
+    tail = azs.ess(post[names], method="tail")
     rows, reasons, status = [], [], "pass"
     problems = list(post["problem"].values) if "problem" in post.dims else [None]
     for prob in problems:

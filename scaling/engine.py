@@ -53,15 +53,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from numpyro import handlers
-from numpyro.infer import init_to_median
-from numpyro.infer.hmc import hmc
-from numpyro.infer.util import constrain_fn, initialize_model, potential_energy
 
+from . import aot
 from .devices import local_devices, on_devices, platform
 from .laws import Law
 from .likelihoods import Likelihood
-from .model import build_model
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +132,19 @@ def kernels(
 ) -> tuple[Any, Any, Any]:
     """Jitted ``(init, run_chunk, finish)`` for a flat batch of runs; cached.
 
-    ``host_yrep``: for a beta likelihood, ``finish`` returns the Beta parameters and
-    replicated y is drawn on the host (:func:`host_beta`); else on the device.
+    ``init(keys, data)`` returns the sampler state as a flat list of arrays, which
+    ``run_chunk(state, data)`` takes and returns (with the chunk's draws), so that executables
+    kept on disk (:mod:`scaling.aot`) load without numpyro's state classes. ``host_yrep``: for a
+    beta likelihood, ``finish`` returns the Beta parameters and replicated y is drawn on the host
+    (:func:`host_beta`); else on the device.
     """
+    from numpyro import handlers  # only where the programs are traced (a warm process loads them)
+    from numpyro.infer import init_to_median
+    from numpyro.infer.hmc import hmc
+    from numpyro.infer.util import constrain_fn, initialize_model, potential_energy
+
+    from .model import build_model
+
     model = build_model(law, likelihood)
 
     def potential_gen(**data):
@@ -214,11 +220,20 @@ def kernels(
         size = max(1, min(runs, FINISH_ELEMENTS // (draws * points)))
         return jax.lax.map(lambda a: finish_one(*a), (z, data, keys), batch_size=size)
 
-    return (
-        traced("init", _batched(init_one, mode)),
-        traced("chunk", _batched(chunk_one, mode)),
-        traced("finish", finish),
-    )
+    state_tree: list[Any] = []  # the sampler state's tree, known once init is traced
+
+    def init(keys, data):
+        leaves, tree = jax.tree.flatten(_batched(init_one, mode)(keys, data))
+        state_tree[:] = [tree]
+        return leaves
+
+    def run_chunk(leaves, data):
+        if not state_tree:
+            raise RuntimeError("engine.kernels: trace (or lower) init before run_chunk.")
+        state, out = _batched(chunk_one, mode)(jax.tree.unflatten(state_tree[0], leaves), data)
+        return jax.tree.leaves(state), out
+
+    return traced("init", init), traced("chunk", run_chunk), traced("finish", finish)
 
 
 #: :func:`compiled`'s executables (the 64 most recently used shapes and devices), and a lock per key.
@@ -227,9 +242,11 @@ _LOCKS: dict[tuple, threading.Lock] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def compiled(programs: tuple[Any, Any, Any], d: Any, k: Any, num_samples: int) -> tuple[Any, Any, Any]:
-    """``(init, run_chunk, finish)`` compiled for the shapes of ``d`` and ``k`` (a share of
-    runs, placed on its device), the three compiled at once; cached per shapes and device.
+def compiled(spec: tuple[Any, ...], d: Any, k: Any, num_samples: int) -> tuple[Any, Any, Any]:
+    """``(init, run_chunk, finish)`` of :func:`kernels` ``(*spec)`` compiled for the shapes of ``d``
+    and ``k`` (a share of runs, placed on its device), the three compiled at once; cached per
+    shapes and device, in the process and on disk (:mod:`scaling.aot`: a later process loads the
+    executables instead of tracing numpyro's NUTS, which takes over a second).
 
     Each program is traced and lowered in turn (Python), then XLA compiles the three in
     parallel threads: on a cold compilation cache that takes the longest of the three
@@ -237,7 +254,8 @@ def compiled(programs: tuple[Any, Any, Any], d: Any, k: Any, num_samples: int) -
     """
     leaves, treedef = jax.tree.flatten((d, k))
     device = next(iter(leaves[0].devices()))
-    key = (programs, treedef, tuple((a.shape, str(a.dtype)) for a in leaves), device)
+    shapes = tuple((a.shape, str(a.dtype)) for a in leaves)
+    key = (spec, treedef, shapes, device, num_samples)
 
     def cached() -> tuple[Any, Any, Any] | None:
         with _CACHE_LOCK:
@@ -253,26 +271,50 @@ def compiled(programs: tuple[Any, Any, Any], d: Any, k: Any, num_samples: int) -
     with lock:  # one compile per key (threads of one device wait for it); other devices compile meanwhile
         if (hit := cached()) is not None:
             return hit
-        on = jax.sharding.SingleDeviceSharding(device)
+        law, likelihood, *settings = spec
+        disk_key = aot.model_key(law, likelihood, engine=settings, num_samples=num_samples)
+        path = aot.executable_path("nuts", disk_key, (str(treedef), shapes, device.id), device)
+        loaded = aot.load_executables(path)
+        if loaded is not None and len(loaded) == 3:
+            fresh: list[Any] = []
 
-        def on_device(shapes: Any) -> Any:
-            return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=on), shapes)
+            def rebuild(i: int) -> Any:  # a kept file that loads but cannot run here: compile all three again
+                if not fresh:
+                    fresh[:] = _compile(kernels(*spec), d, k, num_samples, path)
+                return fresh[i]
 
-        init, run_chunk, finish = programs
-        lowered = [init.lower(k, d)]
-        lowered.append(run_chunk.lower(on_device(lowered[0].out_info), d))
-        z_chunk = lowered[1].out_info[1][0]  # run_chunk returns (state, (z, stats)); z: (run, step, ...)
-        z = jax.tree.map(lambda a: jax.ShapeDtypeStruct((a.shape[0], num_samples, *a.shape[2:]), a.dtype), z_chunk)
-        lowered.append(finish.lower(on_device(z), d, k))
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(len(lowered)) as pool:
-            result = tuple(pool.map(lambda low: low.compile(), lowered))
+            result = tuple(aot.Checked(c, path, lambda *a, i=i: rebuild(i)) for i, c in enumerate(loaded))
+        else:
+            result = _compile(kernels(*spec), d, k, num_samples, path)
         with _CACHE_LOCK:
             _COMPILED[key] = result
             while len(_COMPILED) > 64:
                 _LOCKS.pop(_COMPILED.popitem(last=False)[0], None)
         return result
+
+
+def _compile(programs: tuple[Any, Any, Any], d: Any, k: Any, num_samples: int, path: Any) -> tuple[Any, Any, Any]:
+    """Trace and lower the three programs in turn, compile them in parallel threads and keep the
+    executables in ``path`` (None: not kept)."""
+    device = next(iter(jax.tree.leaves(d)[0].devices()))
+    on = jax.sharding.SingleDeviceSharding(device)
+
+    def on_device(shapes: Any) -> Any:
+        return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=on), shapes)
+
+    init, run_chunk, finish = programs
+    lowered = [init.lower(k, d)]
+    lowered.append(run_chunk.lower(on_device(lowered[0].out_info), d))
+    z_chunk = lowered[1].out_info[1][0]  # run_chunk returns (state, (z, stats)); z: (run, step, ...)
+    z = jax.tree.map(lambda a: jax.ShapeDtypeStruct((a.shape[0], num_samples, *a.shape[2:]), a.dtype), z_chunk)
+    lowered.append(finish.lower(on_device(z), d, k))
+    from concurrent.futures import ThreadPoolExecutor
+
+    with aot.fresh_compiles() as fresh, ThreadPoolExecutor(len(lowered)) as pool:
+        result = tuple(pool.map(lambda low: low.compile(), lowered))
+    if fresh:
+        aot.keep_executables(path, result)
+    return result
 
 
 def yrep_on_host(likelihood: Likelihood, device: Any) -> bool:
@@ -330,9 +372,7 @@ def run(
     chunk = chunk_size(total)
     devices = local_devices(where)[: len(keys)]
     host_yrep = yrep_on_host(likelihood, devices[0])
-    programs = kernels(
-        law, likelihood, num_warmup, chunk, max_tree_depth, float(target_accept), bool(dense_mass), mode, host_yrep
-    )
+    spec = (law, likelihood, num_warmup, chunk, max_tree_depth, float(target_accept), bool(dense_mass), mode, host_yrep)
     (data, keys), n_runs = pad_runs((data, keys), len(devices))
     n_shares = len(devices)
     # share i takes runs i, i + n_shares, ...: the problems' chains are spread over the shares, so the
@@ -342,7 +382,7 @@ def run(
     def sample(part: tuple[Any, Any], device: Any) -> tuple[Any, ...]:
         mark = phase_logger(f"{device} ({len(part[1])} runs x {total} steps, {mode} mode)")
         d, k = jax.device_put(part, device)
-        init, run_chunk, finish = compiled(programs, d, k, num_samples)
+        init, run_chunk, finish = compiled(spec, d, k, num_samples)
         mark("compile")
         state = init(k, d)
         mark("init", state)

@@ -113,7 +113,7 @@ def _sample(problems, law, lik, keys, *, num_chains, settings, progress, length=
 
 def _to_datatree(out, problems, law, lik, *, names, spec, seed, single, n_max=None) -> xr.DataTree:
     """Assemble the DataTree; ``single`` drops the problem dim and the padding."""
-    import arviz as az
+    import arviz_base as azb
 
     n_max = n_max or max(p.n for p in problems)
     param_names = [*law.param_names, *lik.param_names, *law.physical_names]
@@ -150,7 +150,7 @@ def _to_datatree(out, problems, law, lik, *, names, spec, seed, single, n_max=No
     dims |= {k: trailing for k in groups["posterior"]} | {k: trailing for k in groups["sample_stats"]}
     dims |= {k: trailing for k in groups["constant_data"] if k not in dims}
     coords = {"point": np.arange(n_max)} | ({} if single else {"problem": list(names)})
-    dt = az.from_dict(groups, dims=dims, coords=coords)
+    dt = azb.from_dict(groups, dims=dims, coords=coords)
     dt.attrs.update(root_attrs(spec, problems, seed))
     if single:
         dt["observed_data"] = dt["observed_data"].to_dataset().assign_coords(row=("point", problems[0].rows))

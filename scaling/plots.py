@@ -79,7 +79,8 @@ def plot_fit(
     ax: Any = None,
     title: str | None = None,
 ):
-    """Data with the posterior predictive bands (default 50/80/95%) and median curve.
+    """Data with the posterior predictive bands (default 50/80/95%) and median curve; for a point
+    fit, its curve (with ``n_bootstrap``, the replicates' bands).
 
     One-input laws: y against x on log axes (log10 inputs) or against the year;
     ``extend`` widens the grid by that many decades (or years) past the data, and
@@ -100,8 +101,11 @@ def fit_curves(
     """Everything :func:`plot_fit` draws, computed from the fit: plain arrays and labels, no matplotlib.
 
     Keys: ``y`` (observed), ``ylabel``, ``log_y``, ``title``, ``kind`` and, for one-input laws
-    (``kind="curve"``): ``x`` (observed inputs), ``grid``, ``bands`` (``[(p, lower, upper)]`` of the
-    predictive draws, widest first), ``median`` (of the law's curve), ``band_label``, ``log_x``,
+    (``kind="curve"``): ``x`` (observed inputs), ``grid``, ``bands`` (``[(p, lower, upper)]``, widest
+    first, of the posterior predictive draws; of the law's curve for count likelihoods and bootstrap
+    replicates; none for a point fit without bootstrap), ``band_label`` (``"predictive"``,
+    ``"credible (mean)"`` or ``"bootstrap"``), ``median`` (of the law's curve) and ``curve_label``
+    (``"median law"``, or ``"best fit"`` for a point fit without bootstrap), ``log_x``,
     ``xlabel``, ``extrapolated`` (the shaded x range, or None); for two-input laws
     (``kind="observed_vs_predicted"``): ``median``, ``lower``, ``upper`` (95%) of each point's
     posterior predictive draws.
@@ -128,12 +132,14 @@ def fit_curves(
         draws = predict(fit, xg, kind=kind).stack(s=dims).transpose("s", "grid").values
         curve = draws if kind == "mean" else predict(fit, xg, kind="mean").stack(s=dims).transpose("s", "grid").values
         edge = 10**hi if inp.transform == "log10" else hi
+        point = dims == ["sample"]
         out |= {
             "kind": "curve",
             "x": xo,
             "grid": xg,
-            "bands": _bands(draws, probs),
-            "band_label": "predictive",
+            "bands": _bands(draws, probs) if len(draws) > 1 else [],  # a point fit without bootstrap: no band
+            "band_label": "bootstrap" if point else ("predictive" if kind == "predictive" else "credible (mean)"),
+            "curve_label": "best fit" if len(draws) == 1 else "median law",
             "median": np.nanmedian(curve, axis=0),
             "log_x": inp.transform == "log10",
             "xlabel": _label(fit, 0, inp.doc),
@@ -158,7 +164,7 @@ def draw_fit(curves: Mapping[str, Any], *, size: str = "double", ax: Any = None,
         for i, (p, a, b) in enumerate(curves["bands"]):
             label = f"{p:.0%} {curves['band_label']}"
             ax.fill_between(xg, a, b, color=PALETTE[0], alpha=0.15 + 0.12 * i, lw=0, label=label)
-        ax.plot(xg, curves["median"], color=PALETTE[0], lw=1.5, label="median law")
+        ax.plot(xg, curves["median"], color=PALETTE[0], lw=1.5, label=curves.get("curve_label", "median law"))
         ax.scatter(curves["x"], y, s=14, color=PALETTE[3], zorder=3, label="data", edgecolor="white", linewidth=0.4)
         if curves["extrapolated"] is not None:
             ax.axvspan(*curves["extrapolated"], color="0.5", alpha=0.12, lw=0, label="extrapolation")

@@ -359,8 +359,9 @@ def fit_point(
             law_obj, starts, init_space if init is not None else "internal", prep.center, prep.y_scale
         )
     with jax.enable_x64(True), home:
-        u = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in prep.centred().items()}
-        target = jnp.asarray(np.log(prep.y / prep.y_scale) if law_obj.log_output else prep.y)
+        # NumPy: each program call moves them to its device (no eager JAX conversions to compile)
+        u = {k: np.asarray(v, dtype=np.float64) for k, v in prep.centred().items()}
+        target = np.asarray(np.log(prep.y / prep.y_scale) if law_obj.log_output else prep.y, dtype=np.float64)
 
         def solve(z0: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
             """Every problem (row) solved, on the CPU when problems x points are at most

@@ -17,9 +17,9 @@ def summary(fit: xr.DataTree, *, var_names: list[str] | None = None, ci_prob: fl
     For point fits (bootstrap draws on a ``sample`` dim) only the statistics are
     given. Rows are parameters (law, likelihood, then the papers' parameters).
     """
-    import arviz as az
+    import arviz_stats as azs  # ArviZ's computations, without arviz-plots (matplotlib)
 
     dims = sample_dims(fit)
     kind = "stats" if dims == ["sample"] else "all"
-    table = az.summary(fit, var_names=var_names, kind=kind, ci_prob=ci_prob, sample_dims=dims)
+    table = azs.summary(fit, var_names=var_names, kind=kind, ci_prob=ci_prob, sample_dims=dims)
     return pd.DataFrame(table)

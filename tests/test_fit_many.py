@@ -229,7 +229,7 @@ def test_two_local_devices_give_the_same_posteriors(batch, tmp_path):
     from .conftest import REPO
 
     _, keys, dt = batch
-    env = {**os.environ, "JAX_NUM_CPU_DEVICES": "2", "JAX_PLATFORMS": "cpu"}
+    env = {**os.environ, "JAX_NUM_CPU_DEVICES": "2", "JAX_PLATFORMS": "cpu", "SCALING_JAX_CACHE": str(tmp_path / "jax")}
     proc = subprocess.run(
         [sys.executable, "-c", SHARDED.format(root=str(REPO))], env=env, capture_output=True, text=True, cwd=tmp_path
     )

@@ -160,16 +160,26 @@ def test_console_entry_point_exit_codes(tmp_path):
     x = np.logspace(18, 23, 12)
     pd.DataFrame({"flop": x, "loss": 40.0 * x**-0.08}).to_csv(tmp_path / "d.csv", index=False)
     cmd = [sys.executable, "-m", "scaling.cli", "fit", str(tmp_path / "d.csv"), "--law", "power_law", "--x", "flop"]
-    ok = subprocess.run([*cmd, "--y", "loss", "--method", "point", "--figure", "none", "--out", str(tmp_path / "o")],
+    ok = subprocess.run([*cmd, "--y", "loss", "--method", "point", "--out", str(tmp_path / "o")],
                         capture_output=True, text=True, timeout=300)  # fmt: skip
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert "alpha" in ok.stdout and "wrote" in ok.stdout
     assert scaling.load(tmp_path / "o" / "fit.nc")["point_estimate"]["alpha"] > 0
+    assert (tmp_path / "o" / "fit.png").read_bytes()[:4] == b"\x89PNG"  # drawn by the child main() started
     bad = subprocess.run(
         [*cmd, "--y", "nope", "--out", str(tmp_path / "p")], capture_output=True, text=True, timeout=300
     )
     assert bad.returncode != 0 and "nope" in bad.stderr + bad.stdout
     assert not (tmp_path / "p").exists()
+
+
+def test_the_entry_point_guesses_which_commands_draw_a_figure():
+    from scaling.cli import _draws_figure
+
+    fit = ["fit", "d.csv", "--law", "power_law"]
+    assert _draws_figure(fit) and _draws_figure([*fit, "--figure", "png,pdf"])
+    assert not _draws_figure([*fit, "--figure", "none"]) and not _draws_figure([*fit, "--figure=None"])
+    assert not _draws_figure([*fit, "--help"]) and not _draws_figure(["laws"]) and not _draws_figure([])
 
 
 def test_cli_bad_input_exit_code_and_message(tmp_path):

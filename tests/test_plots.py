@@ -8,6 +8,7 @@ The economics plots get synthetic draws, not a run of ``run_plan``.
 """
 
 import inspect
+import io
 import types
 import warnings
 
@@ -102,6 +103,52 @@ def test_plot_fit(expo, sat, tmp_path):
     assert fig.axes[0].get_xscale() == "log"  # log-compute axis with FLOP decades
     with pytest.raises(ValueError, match="'size' parameter"):
         plots.plot_fit(expo, size="poster")
+
+
+def test_point_fit_curves_band_only_bootstrap_replicates():
+    """A point fit's figure has its best-fit curve and no band; with bootstrap, the replicates' bands
+    are labelled as such (not as predictive intervals)."""
+    x = np.logspace(18, 23, 20)
+    data = {"flop": x, "loss": 3.0 * (x / 1e18) ** -0.1 * np.exp(0.02 * np.sin(np.arange(20)))}
+    best = plots.fit_curves(scaling.fit_point(data, "power_law", x="flop", y="loss"))
+    assert best["bands"] == [] and best["curve_label"] == "best fit"
+    boot = plots.fit_curves(scaling.fit_point(data, "power_law", x="flop", y="loss", n_bootstrap=20))
+    assert len(boot["bands"]) == 3 and boot["band_label"] == "bootstrap" and boot["curve_label"] == "median law"
+    lo, hi = boot["bands"][0][1:]
+    assert np.all(hi >= lo) and np.any(hi > lo)
+    labels = [t.get_text() for t in plots.draw_fit(best).axes[0].get_legend().get_texts()]
+    assert labels == ["best fit", "data"]
+
+
+def test_the_child_draws_on_its_warm_up_axes_what_a_new_figure_shows():
+    """The figure's child draws the fit on the axes it warmed up with, emptied (their tick objects
+    kept): the pixels equal those of a new figure, for log and linear axes and both figure kinds."""
+    from PIL import Image
+
+    from scaling.render import _emptied, _warm_up
+
+    def png(fig):
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=plots.DPI)
+        buf.seek(0)
+        return np.asarray(Image.open(buf))
+
+    x = np.logspace(18, 23, 30)
+    y = 3 * (x / 1e18) ** -0.1
+    grid = np.logspace(17.9, 24, 200)
+    med = 3 * (grid / 1e18) ** -0.1
+    bands = [(p, med * (1 - p / 5), med * (1 + p / 5)) for p in (0.95, 0.8, 0.5)]
+    curve = {"kind": "curve", "x": x, "y": y, "grid": grid, "bands": bands, "median": med, "band_label": "bootstrap"}
+    curve |= {"log_x": True, "log_y": True, "extrapolated": (1e23, 1e24), "xlabel": "C", "ylabel": "L", "title": "t"}
+    years = {"kind": "curve", "x": np.arange(2015, 2025.0), "y": np.linspace(0.2, 0.9, 10), "bands": []}
+    years |= {"grid": np.linspace(2015, 2026, 50), "median": np.linspace(0.2, 1.0, 50), "band_label": "predictive"}
+    years |= {"log_x": False, "log_y": False, "extrapolated": None, "xlabel": "year", "ylabel": "score", "title": "s"}
+    ovp = {"kind": "observed_vs_predicted", "y": y, "median": y * 1.01, "lower": y * 0.9, "upper": y * 1.1}
+    ovp |= {"log_y": True, "ylabel": "loss", "title": "chinchilla"}
+    for curves in (curve, years, ovp):
+        reused = png(plots.draw_fit(curves, ax=_emptied(_warm_up())))
+        fresh = png(plots.draw_fit(curves))
+        assert reused.shape == fresh.shape and np.array_equal(reused, fresh), curves["title"]
 
 
 def test_fit_figure_drawn_in_a_child_process(sat, tmp_path):
