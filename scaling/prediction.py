@@ -8,7 +8,6 @@ from functools import lru_cache
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -83,13 +82,14 @@ def predict(
     if kind == "predictive" and (lik is None or lik.counts):
         raise ValueError("kind='predictive' needs a Bayesian fit with a continuous likelihood; use kind='mean'.")
     const = fit["constant_data"]
-    center = {i.name: jnp.asarray(float(const[f"center_{i.name}"])) for i in law.inputs}
+    center = {i.name: float(const[f"center_{i.name}"]) for i in law.inputs}
     y_scale = float(const["y_scale"])
-    u = {k: jnp.asarray(v - float(center[k])) for k, v in transform_inputs(law, x).items()}
+    # NumPy arguments: the program moves them to its device (no eager JAX conversions to compile)
+    u = {k: np.asarray(v - center[k]) for k, v in transform_inputs(law, x).items()}
     post = fit[group].to_dataset()
     sample_dims = [d for d in post[law.param_names[0]].dims]
     names = list(law.param_names) + ([] if lik is None else list(lik.param_names))
-    flat = {n: jnp.asarray(post[n].values.reshape(-1)) for n in names}
+    flat = {n: np.asarray(post[n].values.reshape(-1)) for n in names}
 
     vals = np.asarray(_predictor(law, lik if kind == "predictive" else None, kind)(flat, seed, u, y_scale))
     shape = [post.sizes[d] for d in sample_dims]
