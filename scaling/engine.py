@@ -30,7 +30,10 @@ so this is a sensible region; uniform starts in [-2, 2] on the unconstrained sca
 left chains stuck in a narrow-noise corner of small fits (a 5-point revenue mapping).
 
 Sampling proceeds in equal chunks of steps (one compiled chunk function), so a
-progress bar can advance between chunks without recompiling.
+progress bar can advance between chunks without recompiling. The three executables are kept on
+disk for built-in laws and likelihoods (:mod:`scaling.aot`): a later process with the same
+shapes loads them instead of tracing numpyro's NUTS (W0: 3.7 s instead of 5.6 s for a tiny
+``scaling fit``).
 
 Memory: a run's sampler state is a few floats; its draws stay on the device until
 the end (``runs x steps x parameters``); ``finish`` builds the pointwise

@@ -1,12 +1,14 @@
 """Figures drawn in a child process, so that importing matplotlib and drawing overlap with a fit.
 
-The CLI's ``scaling fit`` starts a :class:`Renderer` before it imports JAX: the child imports
+The CLI's ``scaling fit`` starts a :class:`Renderer` before it parses its options (the console
+entry point, :func:`scaling.cli.main`) or at least before it imports JAX: the child imports
 matplotlib and draws a throw-away figure (loading fonts, tick machinery and the PNG writer) on
 another core while the parent imports JAX and fits. The parent then sends the figure's arrays
-(:func:`scaling.plots.fit_curves`, a few kB), and the child draws and writes the files
-(atomically, :func:`scaling.plots.save_figure`) while the parent writes the fit. A failure in the
-child is raised in the parent with the child's traceback; a parent that stops before sending (an
-invalid input) ends the child.
+(:func:`scaling.plots.fit_curves`, a few kB), and the child draws them on its warm-up axes,
+emptied (the pixels of a new figure), and writes the files (atomically,
+:func:`scaling.plots.save_figure`) while the parent writes the fit; then it ends without
+interpreter teardown. A failure in the child is raised in the parent with the child's traceback;
+a parent that stops before sending (an invalid input) ends the child.
 """
 
 from __future__ import annotations
