@@ -244,3 +244,33 @@ def test_a_warm_nuts_fit_loads_the_sampler_instead_of_tracing_it(tmp_path):
     assert cold["traces"] == {"init": 1, "chunk": 1, "finish": 1} and warm["traces"] == {}
     assert warm["alpha"] == cold["alpha"]
     assert len(list((tmp_path / "programs").glob("nuts-*" + aot.EXECUTABLE_SUFFIX))) == 1
+
+
+SECOND_FIT = """
+import json, logging
+import jax, numpy as np, scaling
+x = np.logspace(18, 23, 12)
+data = {"flop": x, "loss": 3.0 * (x / 1e18) ** -0.1 * np.exp(0.02 * np.sin(np.arange(12)))}
+fit = lambda seed: scaling.fit(data, "power_law", x="flop", y="loss", num_warmup=50, num_samples=50,
+                               num_chains=1, seed=seed, progress=False)
+fit(0)  # traces the sampler: imports numpyro
+compiles = []
+handler = logging.Handler()
+handler.emit = lambda record: compiles.append(record.getMessage()) if "Compiling" in record.getMessage() else None
+logging.getLogger("jax").addHandler(handler)
+with jax.log_compiles(True):
+    fit(1)
+print(json.dumps(compiles))
+"""
+
+
+def test_a_fit_after_the_first_compiles_nothing():
+    """The first fit of a process imports numpyro to trace the sampler; numpyro's import of jax.extend
+    must not drop the executables JAX compiled before it (the next fit would compile its eager
+    operations again, 0.5-1 s): scaling.laws imports jax.extend with JAX."""
+    env = {**os.environ, "SCALING_JAX_CACHE": "off", "JAX_PLATFORMS": "cpu"}
+    env = {k: v for k, v in env.items() if not k.startswith(("JAX_COMPILATION", "JAX_PERSISTENT"))}
+    proc = subprocess.run([sys.executable, "-c", SECOND_FIT], env=env, cwd=REPO, capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
