@@ -32,8 +32,8 @@ def _setup() -> None:
 
 
 def preload(*modules: str) -> Any:
-    """Import ``modules`` in a background thread (start-up time: ArviZ's statistics take about a second to import,
-    which then overlaps with JAX compiling and running the fit; matplotlib is imported by the
+    """Import ``modules`` in a background thread (start-up time: ArviZ's statistics take about a
+    second to import, which then overlaps with JAX running the fit; matplotlib is imported by the
     figure's child process, :mod:`scaling.render`).
 
     Returns the thread. Call it once the calling thread has imported what it needs, and join
@@ -185,9 +185,8 @@ def fit(
         from .data import describe_exclusions
 
         with user_errors():
-            loading = (
-                preload("arviz_base", "arviz_stats") if method == "nuts" else None
-            )  # after this thread's own imports
+            # after this thread's own imports
+            loading = preload("arviz_base", "arviz_stats") if method == "nuts" else None
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 common = {"x": columns(x), "y": y, "priors": priors, "law_options": options, "dropna": dropna}

@@ -20,12 +20,15 @@ from scaling.studies import run_spec
 from .conftest import PLAN_OUTPUTS, REPO
 
 FAST = {"sampler": {"num_warmup": 300, "num_samples": 500, "num_chains": 4}}
+# a [plan]'s revenue mapping is a 5-point fit whose sigma reaches towards 0: with 300 warm-up steps
+# only 3-5 seeds in 8 pass the diagnostics gate, with the shipped 1,000 + 1,000 every one of 10
+PLAN_FAST = {"sampler": {"num_warmup": 1000, "num_samples": 1000, "num_chains": 4}}
 SPECS = sorted((REPO / "fits").glob("*.toml"))
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_shipped_spec_runs_and_reports(spec, tmp_path):
-    out = run_spec(spec, out=tmp_path / spec.stem, overrides=FAST)
+    out = run_spec(spec, out=tmp_path / spec.stem, overrides=PLAN_FAST if "plan" in load_spec(spec) else FAST)
     for name in ("fit.nc", "summary.csv", "diagnostics.json", "fit.png", "fit.pdf", "report.html", "spec.json"):
         assert (out / name).stat().st_size > 0, name
     for name in ("trace.png", "trace.pdf", "rank.png", "rank.pdf"):  # the appendix's sampler diagnostics
