@@ -188,7 +188,7 @@ def keep_executables(path: Path | None, compiled: Sequence[jax.stages.Compiled])
 
 
 _FRESH_LOCK = threading.Lock()
-_fresh: list[Any] = []  # (saved flag) while compiles are fresh; nested and concurrent blocks share it
+_fresh = {"open": 0, "saved": True}  # blocks open (nested or in other threads) and the flag they overrode
 
 
 @contextlib.contextmanager
@@ -203,23 +203,21 @@ def fresh_compiles() -> Iterator[bool]:
     """
     from jax._src import compilation_cache as cc
 
-    with _FRESH_LOCK:
-        able = hasattr(cc, "_cache_used") and getattr(cc, "_cache_checked", None) is not None
-        if able:
-            if not _fresh:
+    able = hasattr(cc, "_cache_used") and hasattr(cc, "_cache_checked")
+    if able:
+        with _FRESH_LOCK:
+            if _fresh["open"] == 0:
                 cc.is_cache_used(jax.devices()[0].client)  # settle the flag before overriding it
-                _fresh.append(cc._cache_used)
-                cc._cache_used = False
-            else:
-                _fresh.append(_fresh[0])
+                _fresh["saved"], cc._cache_used = cc._cache_used, False
+            _fresh["open"] += 1
     try:
         yield able
     finally:
         if able:
             with _FRESH_LOCK:
-                saved = _fresh.pop()
-                if not _fresh:
-                    cc._cache_used = saved
+                _fresh["open"] -= 1
+                if _fresh["open"] == 0:
+                    cc._cache_used = _fresh["saved"]
 
 
 class Checked:
@@ -256,6 +254,7 @@ class Program:
     def __init__(self, name: str, key: str | None, build: Callable[[], Callable[..., Any]]):
         self.name, self.key, self.build = name, key, build
         self._calls: dict[Any, Callable[..., Any]] = {}
+        self._plain: Callable[..., Any] | None = None  # jax.jit(build()), where nothing is kept
         self._lock = threading.Lock()
 
     def __call__(self, *args: Any) -> Any:
@@ -276,7 +275,7 @@ class Program:
     def _load(self, args: tuple[Any, ...], signature: Any, device: Any, placement: Any) -> Callable[..., Any]:
         exe_path = executable_path(self.name, self.key, (signature, placement), device)
         if exe_path is None:
-            return jax.jit(self.build())
+            return self._jitted()
         if (loaded := load_executables(exe_path)) is not None:
             return Checked(loaded[0], exe_path, lambda *a: self._compile(a, signature, exe_path))
         return self._compile(args, signature, exe_path)
@@ -290,6 +289,13 @@ class Program:
         if fresh:
             keep_executables(exe_path, [compiled])
         return compiled
+
+    def _jitted(self) -> Callable[..., Any]:
+        """The function built and jitted once for every signature and placement (jit traces a new
+        signature itself), for programs not kept on disk."""
+        if self._plain is None:
+            self._plain = jax.jit(self.build())
+        return self._plain
 
     def _exported(self, args: tuple[Any, ...], signature: Any) -> Any:
         """The exported program for ``signature``, loaded or traced (and kept); the jitted function
@@ -305,7 +311,7 @@ class Program:
             pass
         except Exception as err:  # a truncated or foreign file: build it again
             log.warning("Rebuilding the exported program %s (%s: %s).", path, type(err).__name__, err)
-        fn = jax.jit(self.build())
+        fn = self._jitted()
         try:
             exported = jax.export.export(fn, platforms=[signature[-1]])(*args)
         except Exception as err:  # e.g. a custom call jax.export does not guarantee: run it as it is

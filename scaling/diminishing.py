@@ -144,8 +144,9 @@ def marginal_returns(fit: xr.DataTree, grid: Any = None, n_grid: int = 50) -> xr
         t = g if is_year else np.log10(g)
     post = fit["posterior"].to_dataset()
     dims = [d for d in post[law.param_names[0]].dims]
-    theta = {k: jnp.asarray(v.values.reshape(-1)) for k, v in post.data_vars.items() if v.dims == tuple(dims)}
-    vals = _returns_program(law)(theta, jnp.asarray(t), center, y_scale)
+    # NumPy arguments: the program moves them to its device (no eager JAX conversions to compile)
+    theta = {k: np.asarray(v.values.reshape(-1)) for k, v in post.data_vars.items() if v.dims == tuple(dims)}
+    vals = _returns_program(law)(theta, np.asarray(t), center, y_scale)
     shape = [post.sizes[d] for d in dims] + [len(t)]
     scale = 1.0 if is_year else 1.0 / LN10  # d ln mu / d ln x = (d ln mu / d log10 x) / ln 10
     names = {"log_slope": "growth_rate" if is_year else "elasticity", "log_slope_reducible": "elasticity_reducible"}

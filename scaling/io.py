@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from .provenance import versions
 
-if TYPE_CHECKING:  # imported where used: atomic_write alone (figures, exported programs) needs no xarray
+if TYPE_CHECKING:  # imported where used: atomic_write alone (figures, kept programs) needs no xarray
     import xarray as xr
 
 

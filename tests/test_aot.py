@@ -70,7 +70,11 @@ def test_keys_and_signatures_name_different_files(cache):
 
 
 def test_no_key_or_cache_off_keeps_nothing(cache, monkeypatch):
-    assert float(aot.program("poly", None, lambda: poly(2.0))(np.ones(3), 0)) == 6
+    builds = []
+    prog = aot.program("poly", None, lambda: builds.append(1) or poly(2.0))
+    assert float(prog(np.ones(3), 0)) == 6 and float(prog(np.ones(4), 1)) == 9
+    assert float(prog(jax.device_put(np.ones(3), jax.devices()[-1]), 0)) == 6  # another placement
+    assert len(builds) == 1  # one jitted function for every signature and placement
     assert not cache.exists()
     monkeypatch.setenv("SCALING_JAX_CACHE", "off")
     assert aot.programs_dir() is None
