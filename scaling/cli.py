@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,27 +26,10 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 @app.callback()
 def _setup() -> None:
     """Bayesian scaling-law fits on CPU or GPU."""
-    from .runtime import use_all_cpu_cores
+    from .runtime import enable_compilation_cache, use_all_cpu_cores
 
-    use_all_cpu_cores()  # (importing scaling already turned the compilation cache on)
-
-
-def preload(*modules: str) -> Any:
-    """Import ``modules`` in a background thread (start-up time: ArviZ's statistics take about a
-    second to import, which then overlaps with JAX running the fit; matplotlib is imported by the
-    figure's child process, :mod:`scaling.render`).
-
-    Returns the thread. Call it once the calling thread has imported what it needs, and join
-    the thread before using submodules of those packages: two threads importing the same
-    packages' submodules at once can deadlock on Python's per-module import locks (a plain
-    ``import arviz_stats`` meanwhile is safe: it waits for the package as a whole).
-    """
-    import importlib
-    import threading
-
-    thread = threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=True)
-    thread.start()
-    return thread
+    use_all_cpu_cores()
+    enable_compilation_cache()
 
 
 def columns(text: str) -> list[str]:
@@ -171,87 +154,73 @@ def fit(
             raise typer.BadParameter(f"--figure takes png, pdf, svg (comma-separated) or 'none'; got {figure!r}.")
         priors = dict(parse_prior(p) for p in prior or [])
         options = dict(parse_option(o) for o in option or [])
-    from .render import Renderer
+    import warnings
 
-    # the figure is drawn in a child process that loads matplotlib while this one fits (main() may
-    # have started it before the command line was parsed)
-    early = _EARLY_RENDERER.pop() if _EARLY_RENDERER else None
-    if early is not None and not formats:
-        early.close()
-    with (early or Renderer()) if formats else nullcontext() as renderer:
-        import warnings
+    from . import io, plots, tables
+    from .data import describe_exclusions
 
-        from . import io, plots, tables
-        from .data import describe_exclusions
+    with user_errors():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            common = {"x": columns(x), "y": y, "priors": priors, "law_options": options, "dropna": dropna}
+            common |= {"where": where, "seed": seed, "device": device}
+            if method == "point":
+                from .point import fit_point
 
-        with user_errors():
-            # after this thread's own imports
-            loading = preload("arviz_base", "arviz_stats") if method == "nuts" else None
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                common = {"x": columns(x), "y": y, "priors": priors, "law_options": options, "dropna": dropna}
-                common |= {"where": where, "seed": seed, "device": device}
-                if method == "point":
-                    from .point import fit_point
+                dt = fit_point(data, law, n_bootstrap=bootstrap, **common)
+            else:
+                from .inference import fit as fit_nuts
 
-                    dt = fit_point(data, law, n_bootstrap=bootstrap, **common)
-                else:
-                    from .inference import fit as fit_nuts
+                dt = fit_nuts(
+                    data,
+                    law,
+                    likelihood=likelihood,
+                    n_trials=n_trials,
+                    num_warmup=warmup,
+                    num_samples=samples,
+                    num_chains=chains,
+                    progress=None,
+                    **common,
+                )
+        for w in caught:
+            if issubclass(w.category, UserWarning):
+                err.print(f"[yellow]warning:[/] {w.message}")
+    excluded = json.loads(dt.attrs["excluded_rows"])
+    if excluded:
+        err.print(describe_exclusions(excluded))
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "fit.nc", out / "summary.csv"]
+    if method == "point":
+        import pandas as pd
 
-                    dt = fit_nuts(
-                        data,
-                        law,
-                        likelihood=likelihood,
-                        n_trials=n_trials,
-                        num_warmup=warmup,
-                        num_samples=samples,
-                        num_chains=chains,
-                        progress=None,
-                        **common,
-                    )
-            if loading is not None:
-                loading.join()  # before any further imports here
-            for w in caught:
-                if issubclass(w.category, UserWarning):
-                    err.print(f"[yellow]warning:[/] {w.message}")
-        if renderer is not None:
-            renderer.send(plots.fit_curves(dt, extend=extend), out / "fit", formats)
-        excluded = json.loads(dt.attrs["excluded_rows"])
-        if excluded:
-            err.print(describe_exclusions(excluded))
-        out.mkdir(parents=True, exist_ok=True)
-        written = [out / "fit.nc", out / "summary.csv"]
-        if method == "point":
-            import pandas as pd
+        best = dt["point_estimate"].to_dataset()
+        table = pd.DataFrame({"best": {k: float(v) for k, v in best.data_vars.items()}})
+        if bootstrap:
+            table = table.join(tables.summary(dt))
+        print_summary(
+            table.rename(columns={"best": "mean"}),
+            f"{dt.attrs['law']} point fit (Huber) on {Path(data).name}"
+            + (f": best fit, bootstrap mean/sd of {bootstrap} replicates" if bootstrap else ": best fit"),
+        )
+    else:
+        table = tables.summary(dt)
+        print_summary(
+            table,
+            f"{dt.attrs['law']} ({dt.attrs['likelihood']}) on {Path(data).name}: "
+            f"{dt.posterior.sizes['chain']} chains x {dt.posterior.sizes['draw']} draws",
+        )
+        from .diagnostics import diagnose
 
-            best = dt["point_estimate"].to_dataset()
-            table = pd.DataFrame({"best": {k: float(v) for k, v in best.data_vars.items()}})
-            if bootstrap:
-                table = table.join(tables.summary(dt))
-            print_summary(
-                table.rename(columns={"best": "mean"}),
-                f"{dt.attrs['law']} point fit (Huber) on {Path(data).name}"
-                + (f": best fit, bootstrap mean/sd of {bootstrap} replicates" if bootstrap else ": best fit"),
-            )
-        else:
-            table = tables.summary(dt)
-            print_summary(
-                table,
-                f"{dt.attrs['law']} ({dt.attrs['likelihood']}) on {Path(data).name}: "
-                f"{dt.posterior.sizes['chain']} chains x {dt.posterior.sizes['draw']} draws",
-            )
-            from .diagnostics import diagnose
-
-            diagnosis = diagnose(dt)
-            print_diagnosis(diagnosis)
-            io.atomic_write(
-                out / "diagnostics.json", lambda tmp: tmp.write_text(json.dumps(diagnosis.to_dict(), indent=2))
-            )
-            written.append(out / "diagnostics.json")
-        io.save(dt, out / "fit.nc")
-        io.atomic_write(out / "summary.csv", lambda tmp: table.to_csv(tmp, index_label="parameter"))
-        if renderer is not None:
-            written += renderer.wait()
+        diagnosis = diagnose(dt)
+        print_diagnosis(diagnosis)
+        io.atomic_write(
+            out / "diagnostics.json", lambda tmp: tmp.write_text(json.dumps(diagnosis.to_dict(), indent=2))
+        )
+        written.append(out / "diagnostics.json")
+    io.save(dt, out / "fit.nc")
+    io.atomic_write(out / "summary.csv", lambda tmp: table.to_csv(tmp, index_label="parameter"))
+    if formats:
+        written += plots.save_figure(plots.plot_fit(dt, extend=extend), out / "fit", formats=formats)
     console.print(f"wrote {', '.join(str(w) for w in written)}")
 
 
@@ -631,53 +600,9 @@ def datasets_show(name: str, rows: int = 5) -> None:
     console.print(df.head(rows).to_string(max_colwidth=30))
 
 
-#: The figure's child process when :func:`main` started it before parsing ``scaling fit``'s options.
-_EARLY_RENDERER: list[Any] = []
-
-
-def _draws_figure(args: list[str]) -> bool:
-    """Whether ``scaling`` with arguments ``args`` is a ``fit`` that draws a figure, guessed from the
-    raw options (a wrong guess only starts the figure's child later, or ends an unused one)."""
-    if args[:1] != ["fit"] or "--help" in args:
-        return False
-    values = [b for a, b in zip(args, args[1:], strict=False) if a == "--figure"]
-    values += [a.split("=", 1)[1] for a in args if a.startswith("--figure=")]
-    return not values or values[-1].strip().lower() != "none"
-
-
 def main() -> None:
-    """Console entry point (``scaling``): run the command, then exit without finalising the interpreter.
-
-    Tearing the interpreter down after JAX has run (XLA's clients and thread pools, hundreds of
-    modules) takes about 0.4 s, a tenth of a small fit. Every output is already written (atomically)
-    and closed by then; the ``atexit`` handlers (Ray's shutdown, logging) still run, and the
-    streams are flushed. For ``scaling fit`` (unless ``--figure none`` or ``--help``) the figure's
-    child process is started first, so that it loads matplotlib while typer parses the options
-    (0.15 s) and JAX is imported.
-    """
-    import atexit
-    import os
-
-    if _draws_figure(sys.argv[1:]):
-        from .render import Renderer
-
-        _EARLY_RENDERER.append(Renderer())
-    code: Any = 0
-    try:
-        app()
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        for unused in _EARLY_RENDERER:  # the command stopped before using it (an invalid option)
-            unused.close()
-    if not isinstance(code, int):
-        if code is not None:
-            print(code, file=sys.stderr)
-        code = 0 if code is None else 1
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    """Console entry point (``scaling``)."""
+    app()
 
 
 if __name__ == "__main__":  # pragma: no cover

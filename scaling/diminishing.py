@@ -51,7 +51,6 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from .aot import Program, model_key, program
 from .diagnostics import diagnose
 from .laws import LN10, Law
 from .prediction import model_from_fit
@@ -285,11 +284,11 @@ def _driver(law: Law, fit: xr.DataTree) -> str:
 
 
 @lru_cache(maxsize=64)
-def _returns_program(law: Law) -> Program:
+def _returns_program(law: Law) -> Any:
     """Program ``(theta {name: (S,)}, t (G,), center, y_scale) -> {quantity: (S, G)}``: along
     :func:`path_function`, ``mu``, ``marginal_return`` (d mu / dt by ``jax.grad``), ``log_slope``
     (d ln mu / dt) and, where theta has E, ``log_slope_reducible`` (d ln(mu - E) / dt), for every
-    draw and grid point. Compiled once per law and shapes, and kept on disk (:mod:`scaling.aot`)."""
+    draw and grid point. Jitted once per law (compiled once per shape)."""
 
     def build():
         def run(theta, t, center, y_scale):
@@ -307,4 +306,4 @@ def _returns_program(law: Law) -> Program:
 
         return run
 
-    return program("returns", model_key(law), build)
+    return jax.jit(build())

@@ -17,9 +17,7 @@ each sampled by its own thread: one share per GPU, so a multi-GPU machine is use
 change to user code; on CPU, one share per CPU device JAX was given (``JAX_NUM_CPU_DEVICES``,
 which the CLI sets to the core count), all run on the first CPU device. Executions
 of one compiled program from several threads use the cores in parallel, so the
-programs are compiled once rather than once per CPU device, and the three of them
-at once (:func:`compiled`): that cut W2's first fit with no compilation cache from
-17 s to 12 s on 2 cores; later fits are as fast.
+programs are compiled once rather than once per CPU device.
 Each share runs the same program a one-share run would, so the draws equal a
 one-device run's with the same keys (``jax.shard_map`` would compile a different
 program whose float32 rounding differs, and NUTS amplifies that).
@@ -30,10 +28,8 @@ so this is a sensible region; uniform starts in [-2, 2] on the unconstrained sca
 left chains stuck in a narrow-noise corner of small fits (a 5-point revenue mapping).
 
 Sampling proceeds in equal chunks of steps (one compiled chunk function), so a
-progress bar can advance between chunks without recompiling. The three executables are kept on
-disk for built-in laws and likelihoods (:mod:`scaling.aot`): a later process with the same
-shapes loads them instead of tracing numpyro's NUTS (W0: 3.7 s instead of 5.6 s for a tiny
-``scaling fit``).
+progress bar can advance between chunks without recompiling. Across processes, JAX's
+persistent compilation cache (:func:`scaling.enable_compilation_cache`) skips the compiles.
 
 Memory: a run's sampler state is a few floats; its draws stay on the device until
 the end (``runs x steps x parameters``); ``finish`` builds the pointwise
@@ -47,9 +43,8 @@ with their seconds as they end (compile, init, sampling, finish, to host).
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from functools import lru_cache
 from typing import Any
 
@@ -57,7 +52,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import aot
 from .devices import local_devices, on_devices, platform
 from .laws import Law
 from .likelihoods import Likelihood
@@ -133,15 +127,14 @@ def kernels(
     mode: str,
     host_yrep: bool = False,
 ) -> tuple[Any, Any, Any]:
-    """Jitted ``(init, run_chunk, finish)`` for a flat batch of runs; cached.
+    """Jitted ``(init, run_chunk, finish)`` for a flat batch of runs; cached, so a second fit with the
+    same structure and padded shapes compiles nothing.
 
-    ``init(keys, data)`` returns the sampler state as a flat list of arrays, which
-    ``run_chunk(state, data)`` takes and returns (with the chunk's draws), so that executables
-    kept on disk (:mod:`scaling.aot`) load without numpyro's state classes. ``host_yrep``: for a
-    beta likelihood, ``finish`` returns the Beta parameters and replicated y is drawn on the host
-    (:func:`host_beta`); else on the device.
+    ``init(keys, data)`` returns the sampler state, which ``run_chunk(state, data)`` takes and
+    returns (with the chunk's draws). ``host_yrep``: for a beta likelihood, ``finish`` returns the
+    Beta parameters and replicated y is drawn on the host (:func:`host_beta`); else on the device.
     """
-    from numpyro import handlers  # only where the programs are traced (a warm process loads them)
+    from numpyro import handlers
     from numpyro.infer import init_to_median
     from numpyro.infer.hmc import hmc
     from numpyro.infer.util import constrain_fn, initialize_model, potential_energy
@@ -223,101 +216,13 @@ def kernels(
         size = max(1, min(runs, FINISH_ELEMENTS // (draws * points)))
         return jax.lax.map(lambda a: finish_one(*a), (z, data, keys), batch_size=size)
 
-    state_tree: list[Any] = []  # the sampler state's tree, known once init is traced
-
     def init(keys, data):
-        leaves, tree = jax.tree.flatten(_batched(init_one, mode)(keys, data))
-        state_tree[:] = [tree]
-        return leaves
+        return _batched(init_one, mode)(keys, data)
 
-    def run_chunk(leaves, data):
-        if not state_tree:
-            raise RuntimeError("engine.kernels: trace (or lower) init before run_chunk.")
-        state, out = _batched(chunk_one, mode)(jax.tree.unflatten(state_tree[0], leaves), data)
-        return jax.tree.leaves(state), out
+    def run_chunk(state, data):
+        return _batched(chunk_one, mode)(state, data)
 
     return traced("init", init), traced("chunk", run_chunk), traced("finish", finish)
-
-
-#: :func:`compiled`'s executables (the 64 most recently used shapes and devices), and a lock per key.
-_COMPILED: OrderedDict[tuple, tuple[Any, Any, Any]] = OrderedDict()
-_LOCKS: dict[tuple, threading.Lock] = {}
-_CACHE_LOCK = threading.Lock()
-
-
-def compiled(spec: tuple[Any, ...], d: Any, k: Any, num_samples: int) -> tuple[Any, Any, Any]:
-    """``(init, run_chunk, finish)`` of :func:`kernels` ``(*spec)`` compiled for the shapes of ``d``
-    and ``k`` (a share of runs, placed on its device), the three compiled at once; cached per
-    shapes and device, in the process and on disk (:mod:`scaling.aot`: a later process loads the
-    executables instead of tracing numpyro's NUTS, which takes over a second).
-
-    Each program is traced and lowered in turn (Python), then XLA compiles the three in
-    parallel threads: on a cold compilation cache that takes the longest of the three
-    compiles instead of their sum. Threads sampling on the same device wait for one compile.
-    """
-    leaves, treedef = jax.tree.flatten((d, k))
-    device = next(iter(leaves[0].devices()))
-    shapes = tuple((a.shape, str(a.dtype)) for a in leaves)
-    key = (spec, treedef, shapes, device, num_samples)
-
-    def cached() -> tuple[Any, Any, Any] | None:
-        with _CACHE_LOCK:
-            if key in _COMPILED:
-                _COMPILED.move_to_end(key)
-                return _COMPILED[key]
-            return None
-
-    if (hit := cached()) is not None:
-        return hit
-    with _CACHE_LOCK:
-        lock = _LOCKS.setdefault(key, threading.Lock())
-    with lock:  # one compile per key (threads of one device wait for it); other devices compile meanwhile
-        if (hit := cached()) is not None:
-            return hit
-        law, likelihood, *settings = spec
-        disk_key = aot.model_key(law, likelihood, engine=settings, num_samples=num_samples)
-        path = aot.executable_path("nuts", disk_key, (str(treedef), shapes, device.id), device)
-        loaded = aot.load_executables(path)
-        if loaded is not None and len(loaded) == 3:
-            fresh: list[Any] = []
-
-            def rebuild(i: int) -> Any:  # a kept file that loads but cannot run here: compile all three again
-                if not fresh:
-                    fresh[:] = _compile(kernels(*spec), d, k, num_samples, path)
-                return fresh[i]
-
-            result = tuple(aot.Checked(c, path, lambda *a, i=i: rebuild(i)) for i, c in enumerate(loaded))
-        else:
-            result = _compile(kernels(*spec), d, k, num_samples, path)
-        with _CACHE_LOCK:
-            _COMPILED[key] = result
-            while len(_COMPILED) > 64:
-                _LOCKS.pop(_COMPILED.popitem(last=False)[0], None)
-        return result
-
-
-def _compile(programs: tuple[Any, Any, Any], d: Any, k: Any, num_samples: int, path: Any) -> tuple[Any, Any, Any]:
-    """Trace and lower the three programs in turn, compile them in parallel threads and keep the
-    executables in ``path`` (None: not kept)."""
-    device = next(iter(jax.tree.leaves(d)[0].devices()))
-    on = jax.sharding.SingleDeviceSharding(device)
-
-    def on_device(shapes: Any) -> Any:
-        return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=on), shapes)
-
-    init, run_chunk, finish = programs
-    lowered = [init.lower(k, d)]
-    lowered.append(run_chunk.lower(on_device(lowered[0].out_info), d))
-    z_chunk = lowered[1].out_info[1][0]  # run_chunk returns (state, (z, stats)); z: (run, step, ...)
-    z = jax.tree.map(lambda a: jax.ShapeDtypeStruct((a.shape[0], num_samples, *a.shape[2:]), a.dtype), z_chunk)
-    lowered.append(finish.lower(on_device(z), d, k))
-    from concurrent.futures import ThreadPoolExecutor
-
-    with aot.fresh_compiles() as fresh, ThreadPoolExecutor(len(lowered)) as pool:
-        result = tuple(pool.map(lambda low: low.compile(), lowered))
-    if fresh:
-        aot.keep_executables(path, result)
-    return result
 
 
 def yrep_on_host(likelihood: Likelihood, device: Any) -> bool:
@@ -385,7 +290,7 @@ def run(
     def sample(part: tuple[Any, Any], device: Any) -> tuple[Any, ...]:
         mark = phase_logger(f"{device} ({len(part[1])} runs x {total} steps, {mode} mode)")
         d, k = jax.device_put(part, device)
-        init, run_chunk, finish = compiled(spec, d, k, num_samples)
+        init, run_chunk, finish = kernels(*spec)
         mark("compile")
         state = init(k, d)
         mark("init", state)

@@ -30,16 +30,9 @@ from functools import cache
 from typing import Any
 
 import jax
-import jax.extend  # noqa: F401  (before JAX runs anything: see below)
 import jax.numpy as jnp
 
 from .priors import Prior, as_prior
-
-# numpyro and optax are imported only where a program is traced (a process that loads its programs
-# from disk never imports them, scaling.aot). They import jax.extend, which defines JAX options
-# (Pallas's) and so changes the key of every compiled program: imported after JAX has run
-# anything, it makes the process compile its eager operations again (0.5-1 s in the next fit).
-# Importing it with JAX costs 0.03 s.
 
 LN10 = math.log(10.0)
 LN2 = math.log(2.0)

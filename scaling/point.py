@@ -14,8 +14,8 @@ one vectorised call and only the best ``polish_starts`` are optimised; parameter
 with a constrained prior support are optimised in numpyro's unconstrained space.
 All ``replicate x start`` problems run in one jitted program, in float64:
 ``slots`` problems step in lock-step and a slot whose problem converges takes the
-next one, so finished problems never wait for the slowest. The programs are kept on disk
-(:mod:`scaling.aot`): a later process neither traces them nor imports optax and numpyro.
+next one, so finished problems never wait for the slowest. Each program is jitted once per law and
+settings (and compiled once per padded shape).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from .aot import model_key, program
 from .checks import check_int
 from .data import prepare
 from .devices import check_device, local_devices, on_devices, platform
@@ -46,7 +45,7 @@ def huber(r: jax.Array, delta: float) -> jax.Array:
 
 
 def _transforms(law: Law) -> list[Any]:
-    from numpyro.distributions import biject_to  # only where a program is traced (see scaling.aot)
+    from numpyro.distributions import biject_to
 
     return [biject_to(p.prior.to_numpyro().support) for p in law.params]
 
@@ -67,9 +66,7 @@ def _solver(law: Law, delta: float, tol: float, slots: int):
     the slowest one, and one compiled program serves any number of problems up
     to ``N`` (only the first ``n_real`` rows are solved; the rest is padding).
     """
-    return program(
-        "point_solver", model_key(law, delta=delta, tol=tol, slots=slots), lambda: _build_solver(law, delta, tol, slots)
-    )
+    return jax.jit(_build_solver(law, delta, tol, slots))
 
 
 def _build_solver(law: Law, delta: float, tol: float, slots: int):
@@ -136,7 +133,7 @@ def _evaluator(law: Law, delta: float):
 
         return jax.vmap(objective, in_axes=(0, None, None))
 
-    return program("point_objective", model_key(law, delta=delta), build)
+    return jax.jit(build())
 
 
 #: Problems per compiled call; larger batches are split on the host.
@@ -214,7 +211,7 @@ def _unconstrainer(law: Law):
 
         return unconstrain
 
-    return program("point_unconstrain", model_key(law), build)
+    return jax.jit(build())
 
 
 def prior_starts(law: Law, n: int, seed: int) -> dict[str, np.ndarray]:
@@ -241,7 +238,7 @@ def _prior_sampler(law: Law, n: int):
 
         return draw
 
-    return program("prior_draws", model_key(law, n=n), build)
+    return jax.jit(build())
 
 
 def grid(**axes: Sequence[float]) -> dict[str, np.ndarray]:
@@ -444,7 +441,7 @@ def _constrainer(law: Law):
 
         return constrain
 
-    return program("point_constrain", model_key(law), build)
+    return jax.jit(build())
 
 
 def _point_datatree(theta, theta_best, samples, best_loss, prep, spec, seed) -> xr.DataTree:

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .aot import model_key, program
 from .laws import Law, law_from_spec
 from .likelihoods import Likelihood, get_likelihood
 
@@ -101,8 +100,8 @@ def predict(
 def _predictor(law: Law, lik: Likelihood | None, kind: str):
     """Program ``(theta {param: (S,)}, seed, u {input: (G,)}, y_scale) -> (S, G)``: the law's mean
     (``kind="mean"``) or one draw of ``y`` from ``lik`` (``"predictive"``, draw s with the s-th key
-    split from ``seed``) for each of the S parameter draws at each grid point. Compiled once per
-    law, likelihood and shapes, and kept on disk (:mod:`scaling.aot`)."""
+    split from ``seed``) for each of the S parameter draws at each grid point. Jitted once per
+    law, likelihood and kind (compiled once per shape)."""
 
     def build():
         def one(theta, key, u, y_scale):
@@ -116,4 +115,4 @@ def _predictor(law: Law, lik: Likelihood | None, kind: str):
 
         return run
 
-    return program(f"predict_{kind}", model_key(law, lik, kind=kind), build)
+    return jax.jit(build())
