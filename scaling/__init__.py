@@ -1,83 +1,109 @@
 """scaling: Bayesian scaling-law fits on CPU or GPU.
 
-Public names are re-exported lazily so that ``import scaling`` (and the CLI's
-``--help``) does not pay for importing JAX, numpyro and ArviZ. No module is named
-after a function it exports (``predict`` lives in ``prediction``), so
-``scaling.<name>`` means the same thing whatever was imported first.
+The public API, by layer of the data path: models (laws, priors, likelihoods) -> data
+(tables, registry, prepare) -> infer (NUTS engine, point fits) -> analysis (diagnostics,
+comparison, prediction, verdicts, backtests, forecasts) -> planning (revenue, compute) ->
+plots -> studies (specs, runner, report). ``import scaling`` changes no JAX setting; call
+:func:`enable_compilation_cache` to keep compiled programs across processes.
 """
 
-from __future__ import annotations
+from scaling import analysis, data, infer, models, planning, plots, studies
+from scaling.analysis import (
+    backtest,
+    compare,
+    compose,
+    crossing,
+    diagnose,
+    forecast,
+    frontier,
+    marginal_returns,
+    predict,
+    returns,
+    summary,
+)
+from scaling.data import DataError, data_dir, prepare
+from scaling.data import registry as datasets
+from scaling.errors import ScalingError, SpecError
+from scaling.infer import fit, fit_many, fit_point, hoffmann_grid, select_problem
+from scaling.io import load, save
+from scaling.models import LAWS, LIKELIHOODS, Input, Law, Likelihood, Param, Prior, get_law, get_likelihood
+from scaling.planning import plan, run_plan
+from scaling.plots import (
+    plot_can_pay,
+    plot_comparison,
+    plot_cone,
+    plot_elasticity,
+    plot_fan,
+    plot_fit,
+    plot_forest,
+    plot_pnl,
+    plot_posterior,
+    plot_rank,
+    plot_trace,
+    save_figure,
+)
+from scaling.runtime import enable_compilation_cache
+from scaling.studies import load_spec, run_spec
 
-import importlib
-from typing import Any
+__version__ = "0.2.0"
 
-__version__ = "0.1.0"
-
-from .runtime import enable_compilation_cache as _enable_compilation_cache  # noqa: E402
-
-_enable_compilation_cache()  # a new process loads compiled samplers from disk (SCALING_JAX_CACHE=off disables)
-
-_EXPORTS = {
-    "fit": "inference",
-    "fit_many": "inference",
-    "select_problem": "inference",
-    "fit_point": "point",
-    "hoffmann_grid": "point",
-    "predict": "prediction",
-    "summary": "tables",
-    "diagnose": "diagnostics",
-    "compare": "comparison",
-    "returns": "diminishing",
-    "backtest": "backtesting",
-    "forecast": "forecasting",
-    "crossing": "forecasting",
-    "frontier": "forecasting",
-    "compose": "forecasting",
-    "plot_fan": "plots",
-    "plot_cone": "plots",
-    "plot_can_pay": "plots",
-    "plot_pnl": "plots",
-    "plan": "economics",
-    "run_spec": "studies",
-    "load_spec": "spec",
-    "run_plan": "economics",
-    "marginal_returns": "diminishing",
-    "save": "io",
-    "load": "io",
-    "plot_fit": "plots",
-    "plot_posterior": "plots",
-    "plot_forest": "plots",
-    "plot_comparison": "plots",
-    "plot_elasticity": "plots",
-    "plot_trace": "plots",
-    "plot_rank": "plots",
-    "save_figure": "plots",
-    "get_law": "laws",
-    "LAWS": "laws",
-    "Law": "laws",
-    "Param": "laws",
-    "Input": "laws",
-    "get_likelihood": "likelihoods",
-    "LIKELIHOODS": "likelihoods",
-    "Likelihood": "likelihoods",
-    "Prior": "priors",
-    "DataError": "data",
-    "data_dir": "data",
-    "prepare": "data",
-}
-
-__all__ = ["__version__", "datasets", *_EXPORTS]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "datasets":
-        return importlib.import_module(".datasets", __name__)
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'scaling' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__all__ = [
+    "LAWS",
+    "LIKELIHOODS",
+    "DataError",
+    "Input",
+    "Law",
+    "Likelihood",
+    "Param",
+    "Prior",
+    "ScalingError",
+    "SpecError",
+    "__version__",
+    "analysis",
+    "backtest",
+    "compare",
+    "compose",
+    "crossing",
+    "data",
+    "data_dir",
+    "datasets",
+    "diagnose",
+    "enable_compilation_cache",
+    "fit",
+    "fit_many",
+    "fit_point",
+    "forecast",
+    "frontier",
+    "get_law",
+    "get_likelihood",
+    "hoffmann_grid",
+    "infer",
+    "load",
+    "load_spec",
+    "marginal_returns",
+    "models",
+    "plan",
+    "planning",
+    "plot_can_pay",
+    "plot_comparison",
+    "plot_cone",
+    "plot_elasticity",
+    "plot_fan",
+    "plot_fit",
+    "plot_forest",
+    "plot_pnl",
+    "plot_posterior",
+    "plot_rank",
+    "plot_trace",
+    "plots",
+    "predict",
+    "prepare",
+    "returns",
+    "run_plan",
+    "run_spec",
+    "save",
+    "save_figure",
+    "select_problem",
+    "studies",
+    "summary",
+]

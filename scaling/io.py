@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .provenance import versions
+from scaling.provenance import versions
 
 if TYPE_CHECKING:  # imported where used: atomic_write alone (figures, kept programs) needs no xarray
     import xarray as xr

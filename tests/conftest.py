@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scaling.data import DATA_ENV, data_dir
+from scaling.data.registry import DATA_ENV, data_dir
 
 
 def shared_file(relative: str) -> Path:

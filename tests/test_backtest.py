@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from scaling.backtesting import backtest, crps, score
+from scaling.analysis.backtesting import backtest, crps, score
 from scaling.cli import app
 
 BENCHMARKS = ["mmlu", "arc_c", "hellaswag", "winogrande", "truthfulqa", "gsm8k", "xwinograd", "humaneval"]

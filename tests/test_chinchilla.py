@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import scaling
-from scaling.point import hoffmann_grid
+from scaling.infer.point import hoffmann_grid
 
 X = ["params_N", "tokens_D"]
 HOFFMANN = {"E": 1.69, "a": np.log(406.4), "b": np.log(410.7), "alpha": 0.34, "beta": 0.28}
@@ -46,7 +46,7 @@ def test_point_fit_device_auto_by_problem_size(chinchilla_df, grid_fit, monkeypa
     The choices are recorded and both then run on this machine's CPU: the same optima."""
     import jax
 
-    from scaling import point
+    from scaling.infer import point
 
     x = np.logspace(18, 23, 30)
     d = {"flop": x, "loss": 3.0 * (x / 1e18) ** -0.1}

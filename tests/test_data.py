@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from scaling.data import DataError, prepare, read_table
-from scaling.laws import get_law
-from scaling.likelihoods import get_likelihood
+from scaling.models.laws import get_law
+from scaling.models.likelihoods import get_likelihood
 
 PL = get_law("power_law")
 LN = get_likelihood("lognormal")

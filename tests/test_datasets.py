@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scaling import datasets
 from scaling.data import DataError, prepare
-from scaling.laws import get_law
-from scaling.likelihoods import get_likelihood
+from scaling.data import registry as datasets
+from scaling.models.laws import get_law
+from scaling.models.likelihoods import get_likelihood
 
 from .conftest import REPO, shared_file
 

@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 import scaling
+from scaling.analysis.comparison import compare
+from scaling.analysis.diagnostics import diagnose, ebfmi
 from scaling.cli import app
-from scaling.comparison import compare
-from scaling.diagnostics import diagnose, ebfmi
 
 SETTINGS = {"num_warmup": 500, "num_samples": 500, "num_chains": 4, "seed": 0}
 

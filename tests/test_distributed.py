@@ -68,7 +68,7 @@ def test_chunks_equal_one_piece_and_a_bad_dataset_is_reported(one_piece, tmp_pat
 
 
 def test_failing_chunk_is_retried_then_reported(one_piece, tmp_path, monkeypatch):
-    from scaling import distributed
+    from scaling.infer import survey as distributed
 
     data, _ = one_piece
     first = dict(list(data.items())[:6])
@@ -154,8 +154,8 @@ def test_fit_many_spec_errors(tmp_path):
     from typer.testing import CliRunner
 
     from scaling.cli import app
-    from scaling.spec import SpecError
     from scaling.studies import run_spec
+    from scaling.studies.spec import SpecError
 
     pd.DataFrame({"dataset": ["a"] * 3, "flop": [1e20, 1e21, 1e22], "loss": [3.0, 2.5, 2.2]}).to_csv(
         tmp_path / "d.csv", index=False

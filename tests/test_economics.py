@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from scaling import economics as econ
+from scaling import planning as econ
 from scaling.cli import app
 
 from .conftest import PLAN_OUTPUTS

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import scaling
-from scaling import devices, engine
+from scaling.infer import devices, engine
 
 SETTINGS = {"num_warmup": 200, "num_samples": 200, "num_chains": 2}
 
@@ -88,8 +88,8 @@ def test_engine_agrees_with_numpyro_mcmc():
     import jax.numpy as jnp
     from numpyro.infer import MCMC, NUTS
 
-    from scaling.likelihoods import resolve_model
-    from scaling.model import scaling_model
+    from scaling.models.likelihoods import resolve_model
+    from scaling.models.model import scaling_model
 
     d = problems(sizes=(30,))["p0"]
     dt = scaling.fit(d, "power_law", x="flop", y="loss", num_warmup=500, num_samples=1000, num_chains=2, seed=3)
@@ -206,7 +206,7 @@ import json, sys
 import jax, numpy as np, scaling
 sys.path.insert(0, {root!r})
 from tests.test_fit_many import SETTINGS, problems
-from scaling import devices, engine
+from scaling.infer import devices, engine
 keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(7), i))(np.arange(3))
 out = {{"devices": len(jax.devices()), "shares": [str(d) for d in devices.local_devices()]}}
 for chains in (2, 1):  # 6 runs split evenly, 3 runs padded to 4

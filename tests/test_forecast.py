@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import scaling
-from scaling import forecasting as fc
+from scaling.analysis import forecasting as fc
 from scaling.cli import app
 
 from .conftest import shared_file

@@ -173,15 +173,6 @@ def test_console_entry_point_exit_codes(tmp_path):
     assert not (tmp_path / "p").exists()
 
 
-def test_the_entry_point_guesses_which_commands_draw_a_figure():
-    from scaling.cli import _draws_figure
-
-    fit = ["fit", "d.csv", "--law", "power_law"]
-    assert _draws_figure(fit) and _draws_figure([*fit, "--figure", "png,pdf"])
-    assert not _draws_figure([*fit, "--figure", "none"]) and not _draws_figure([*fit, "--figure=None"])
-    assert not _draws_figure([*fit, "--help"]) and not _draws_figure(["laws"]) and not _draws_figure([])
-
-
 def test_cli_bad_input_exit_code_and_message(tmp_path):
     p = tmp_path / "bad.csv"
     p.write_text("flop,loss\n1e20,2.0\n1e21,oops\n1e22,1.5\n1e23,1.4\n1e24,1.3\n")

@@ -3,9 +3,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from scaling.laws import LAWS, LN10, get_law, law_from_spec
-from scaling.likelihoods import get_likelihood
-from scaling.priors import Prior
+from scaling.models.law import LN10
+from scaling.models.laws import LAWS, get_law, law_from_spec
+from scaling.models.likelihoods import get_likelihood
+from scaling.models.priors import Prior
 
 
 def test_prior_round_trip_and_validation():

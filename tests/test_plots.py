@@ -8,7 +8,6 @@ The economics plots get synthetic draws, not a run of ``run_plan``.
 """
 
 import inspect
-import io
 import types
 import warnings
 
@@ -20,10 +19,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import StepPatch
 
 import scaling
-from scaling import economics as econ
 from scaling import plots
-from scaling.comparison import Comparison, compare
-from scaling.forecasting import Forecast, crossing, trend_draws
+from scaling.analysis.comparison import Comparison, compare
+from scaling.analysis.forecasting import Forecast, crossing, trend_draws
+from scaling.planning import compute as econ
 
 FAST = {"num_warmup": 100, "num_samples": 100, "num_chains": 2, "seed": 0}
 HORIZONS = {"x": "release_date", "y": "p50_minutes"}
@@ -118,61 +117,6 @@ def test_point_fit_curves_band_only_bootstrap_replicates():
     assert np.all(hi >= lo) and np.any(hi > lo)
     labels = [t.get_text() for t in plots.draw_fit(best).axes[0].get_legend().get_texts()]
     assert labels == ["best fit", "data"]
-
-
-def test_the_child_draws_on_its_warm_up_axes_what_a_new_figure_shows():
-    """The figure's child draws the fit on the axes it warmed up with, emptied (their tick objects
-    kept): the pixels equal those of a new figure, for log and linear axes and both figure kinds."""
-    from PIL import Image
-
-    from scaling.render import _emptied, _warm_up
-
-    def png(fig):
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=plots.DPI)
-        buf.seek(0)
-        return np.asarray(Image.open(buf))
-
-    x = np.logspace(18, 23, 30)
-    y = 3 * (x / 1e18) ** -0.1
-    grid = np.logspace(17.9, 24, 200)
-    med = 3 * (grid / 1e18) ** -0.1
-    bands = [(p, med * (1 - p / 5), med * (1 + p / 5)) for p in (0.95, 0.8, 0.5)]
-    curve = {"kind": "curve", "x": x, "y": y, "grid": grid, "bands": bands, "median": med, "band_label": "bootstrap"}
-    curve |= {"log_x": True, "log_y": True, "extrapolated": (1e23, 1e24), "xlabel": "C", "ylabel": "L", "title": "t"}
-    years = {"kind": "curve", "x": np.arange(2015, 2025.0), "y": np.linspace(0.2, 0.9, 10), "bands": []}
-    years |= {"grid": np.linspace(2015, 2026, 50), "median": np.linspace(0.2, 1.0, 50), "band_label": "predictive"}
-    years |= {"log_x": False, "log_y": False, "extrapolated": None, "xlabel": "year", "ylabel": "score", "title": "s"}
-    ovp = {"kind": "observed_vs_predicted", "y": y, "median": y * 1.01, "lower": y * 0.9, "upper": y * 1.1}
-    ovp |= {"log_y": True, "ylabel": "loss", "title": "chinchilla"}
-    for curves in (curve, years, ovp):
-        reused = png(plots.draw_fit(curves, ax=_emptied(_warm_up())))
-        fresh = png(plots.draw_fit(curves))
-        assert reused.shape == fresh.shape and np.array_equal(reused, fresh), curves["title"]
-
-
-def test_fit_figure_drawn_in_a_child_process(sat, tmp_path):
-    """The CLI's figure path: arrays from fit_curves (no matplotlib), drawn and saved by a child
-    process; a failure there is raised here with the child's traceback."""
-    from scaling.render import Renderer
-
-    curves = plots.fit_curves(sat, extend=1)
-    assert curves["kind"] == "curve" and curves["log_x"] and len(curves["bands"]) == 3
-    assert curves["extrapolated"][1] == curves["grid"][-1] > curves["x"].max()
-    with Renderer() as child:
-        child.send(curves, tmp_path / "fit", ("png", "svg"))
-        written = child.wait()
-    assert written == [str(tmp_path / "fit.png"), str(tmp_path / "fit.svg")]
-    assert (tmp_path / "fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert b"<svg" in (tmp_path / "fit.svg").read_bytes()[:2000]
-    with Renderer() as child:
-        child.send({"kind": "curve"}, tmp_path / "bad", ("png",))
-        with pytest.raises(RuntimeError, match=r"(?s)Drawing the figure failed.*KeyError"):
-            child.wait()
-    assert not list(tmp_path.glob("bad*"))
-    child = Renderer()
-    child.close()  # the parent stopped before sending: the child is ended, not left behind
-    assert child._proc.poll() is not None
 
 
 def _forecast(expo, quad, threshold):

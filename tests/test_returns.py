@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 import scaling
+from scaling.analysis.diminishing import marginal_returns, returns
 from scaling.cli import app
-from scaling.diminishing import marginal_returns, returns
 
 WRONG = {"constant": {"diminishing", "accelerating"}, "diminishing": {"constant", "accelerating"}}
 TRUTH = {"constant": lambda x: 5 * (x / 1e18) ** -0.1, "diminishing": lambda x: 1.7 + 5 * (x / 1e18) ** -0.3}

@@ -14,8 +14,8 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from scaling.cli import app
-from scaling.spec import SpecError, load_spec
 from scaling.studies import run_spec
+from scaling.studies.spec import SpecError, load_spec
 
 from .conftest import PLAN_OUTPUTS, REPO
 

@@ -1,0 +1,266 @@
+"""Extrapolation backtests: fit below a cutoff, predict above it, score both ways.
+
+For each cutoff, the rows whose split value (the law's input in natural units,
+compute ``C = 6 N D`` for chinchilla, or any ``split_on`` column) is below the
+cutoff train, the rest test. Each method gives predictive draws at the test
+points and is scored on them:
+
+* ``coverage_50/80/95``: share of test points inside the central 50/80/95%
+  predictive interval (a calibrated method matches the nominal level);
+* ``crps``: continuous ranked probability score, ``E|X - y| - E|X - X'| / 2``
+  from the draws, averaged over test points (lower is better; data units);
+* ``median_abs_log_error``: median of ``|ln(median prediction) - ln y|`` (NaN where
+  y <= 0), and ``median_abs_error`` in data units.
+
+Methods: ``bayes`` (:func:`scaling.fit`, posterior predictive; gated by
+:func:`scaling.diagnose`, whose status is in the table), and the usual ways:
+``huber`` (:func:`scaling.fit_point`, Huber loss + L-BFGS, bootstrap parameter
+draws plus the training residuals' scatter) and ``least_squares``
+(``scipy.optimize.curve_fit`` on y, parameter draws from its covariance plus
+Gaussian residual noise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from scaling.analysis.diagnostics import diagnose
+from scaling.analysis.prediction import predict, transform_inputs
+from scaling.data.prepare import as_frame, prepare
+from scaling.data.tables import to_decimal_year
+from scaling.errors import DataError
+from scaling.infer.bayes import fit
+from scaling.infer.point import fit_point
+from scaling.models.law import Law
+from scaling.models.likelihoods import resolve_model
+
+METHODS = ("bayes", "huber", "least_squares")
+
+
+@dataclass
+class Backtest:
+    """Result of :func:`backtest`: one ``table`` row per (cutoff, method)."""
+
+    table: pd.DataFrame
+    predictions: dict[tuple[float, str], np.ndarray] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.table.to_string(index=False, float_format=lambda v: f"{v:.3g}")
+
+
+def crps(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Sample CRPS per point: ``mean|X - y| - mean|X - X'| / 2``; draws shaped (sample, point)."""
+    s = np.sort(draws, axis=0)
+    n = s.shape[0]
+    weights = (2 * np.arange(1, n + 1) - n - 1)[:, None]
+    spread = 2.0 * np.sum(weights * s, axis=0) / n**2  # E|X - X'| from the order statistics
+    return np.mean(np.abs(draws - y[None, :]), axis=0) - 0.5 * spread
+
+
+def score(draws: np.ndarray, y: np.ndarray, probs: Sequence[float] = (0.5, 0.8, 0.95)) -> dict[str, float]:
+    """Coverage of central intervals, CRPS and median errors of predictive draws (sample, point)."""
+    out: dict[str, float] = {}
+    ok = np.all(np.isfinite(draws), axis=0)
+    d, yy = draws[:, ok], y[ok]
+    for p in probs:
+        lo, hi = np.quantile(d, [(1 - p) / 2, (1 + p) / 2], axis=0)
+        out[f"coverage_{round(100 * p)}"] = float(np.mean((yy >= lo) & (yy <= hi))) if yy.size else np.nan
+    med = np.median(d, axis=0)
+    out["crps"] = float(np.mean(crps(d, yy))) if yy.size else np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_err = np.abs(np.log(med) - np.log(yy))
+    out["median_abs_log_error"] = (
+        float(np.median(log_err)) if yy.size and np.all(yy > 0) and np.all(med > 0) else np.nan
+    )
+    out["median_abs_error"] = float(np.median(np.abs(med - yy))) if yy.size else np.nan
+    return out
+
+
+def _split_values(df: pd.DataFrame, law: Law, xs: list[str], split_on: str | None) -> pd.Series:
+    if split_on is not None:
+        if split_on not in df.columns:
+            raise DataError(f"split_on column {split_on!r} not found; columns are {list(df.columns)}.")
+        values = to_decimal_year(df[split_on], split_on, str(df.attrs.get("source", "data")), df)
+        if values.isna().any():
+            r = values.index[values.isna()][0]
+            raise DataError(f"split_on column {split_on!r} is missing a value in row {r}; filter it with where=.")
+        return values
+    if len(law.inputs) == 1:
+        inp = law.inputs[0]
+        vals = transform_inputs(law, {inp.name: df[xs[0]].to_numpy()})[inp.name]
+        return pd.Series(10**vals if inp.transform == "log10" else vals, index=df.index)
+    if law.name == "chinchilla":
+        return 6.0 * pd.to_numeric(df[xs[0]]) * pd.to_numeric(df[xs[1]])
+    raise ValueError(f"Pass split_on=<column> to backtest law {law.name!r}.")
+
+
+def _point_draws(
+    law: Law, theta: Mapping[str, np.ndarray], fit_attrs: Any, x_test: dict, noise: np.ndarray, log_noise: bool
+) -> np.ndarray:
+    """Predictive draws from parameter draws ``theta`` (internal names) plus residual noise."""
+    const = fit_attrs
+    center = {i.name: float(const[f"center_{i.name}"]) for i in law.inputs}
+    u = {k: jnp.asarray(v - center[k]) for k, v in transform_inputs(law, x_test).items()}
+    y_scale = float(const["y_scale"])
+    th = {k: jnp.asarray(v) for k, v in theta.items()}
+    mean = np.asarray(jax.vmap(lambda t: law.mean(u, t, y_scale))(th))
+    return mean * np.exp(noise) if log_noise else mean + noise
+
+
+def _residual_scale(law: Law, mean: np.ndarray, y: np.ndarray) -> float:
+    r = np.log(y) - np.log(mean) if law.log_output else y - mean
+    return float(np.sqrt(np.mean(r**2) * len(r) / max(len(r) - len(law.params), 1)))
+
+
+def _huber_draws(train, law, xs, y, x_test, n_test, rng, point_kwargs, units):
+    pf = fit_point(train, law, x=xs, y=y, units=units, **point_kwargs)
+    post = pf["posterior"].to_dataset()
+    theta = {k: post[k].values for k in law.param_names}
+    const = pf["constant_data"].to_dataset()
+    best = {k: np.atleast_1d(float(pf["point_estimate"][k])) for k in law.param_names}
+    x_train = {i.name: const[i.name].values for i in law.inputs}
+    fitted = _point_draws(law, best, const, x_train, np.zeros((1, len(const["point"]))), law.log_output)[0]
+    sigma = _residual_scale(law, fitted, pf["observed_data"]["y"].values)
+    noise = sigma * rng.normal(size=(len(post["sample"]), n_test))
+    return _point_draws(law, theta, const, x_test, noise, law.log_output)
+
+
+def _least_squares_draws(train, law, xs, y, x_test, n_test, rng, n_draws, units):
+    """``scipy.optimize.curve_fit`` on y in the law's parameters (bounded by the prior supports)."""
+    from scipy.optimize import curve_fit
+
+    pf = fit_point(train, law, x=xs, y=y, units=units, n_starts=32)  # its best fit is the starting point
+    const = pf["constant_data"].to_dataset()
+    center = {i.name: float(const[f"center_{i.name}"]) for i in law.inputs}
+    y_scale = float(const["y_scale"])
+    u_train = {
+        i.name: (np.log10(const[i.name].values) if i.transform == "log10" else const[i.name].values) - center[i.name]
+        for i in law.inputs
+    }
+    names = law.param_names
+
+    def model(_, *p):
+        th = dict(zip(names, p, strict=True))
+        return np.asarray(law.mean({k: jnp.asarray(v) for k, v in u_train.items()}, th, y_scale))
+
+    supports = [p.prior.to_numpyro().support for p in law.params]
+    lo = [float(getattr(s, "lower_bound", -np.inf)) for s in supports]
+    hi = [float(getattr(s, "upper_bound", np.inf)) for s in supports]
+    p0 = np.clip([float(pf["point_estimate"][k]) for k in names], np.array(lo) + 1e-9, np.array(hi) - 1e-9)
+    yv = pf["observed_data"]["y"].values
+    try:
+        popt, pcov = curve_fit(model, np.zeros_like(yv), yv, p0=p0, bounds=(lo, hi), maxfev=20000)
+    except (RuntimeError, ValueError) as e:
+        return None, f"least_squares failed on this split: {e}"
+    if not np.all(np.isfinite(pcov)):
+        return None, "least_squares: the parameter covariance is not finite (parameters not identified)"
+    draws = rng.multivariate_normal(popt, pcov, size=n_draws, check_valid="ignore")
+    draws = np.clip(draws, np.array(lo) + 1e-9, np.array(hi) - 1e-9)
+    theta = {k: draws[:, i] for i, k in enumerate(names)}
+    sigma = float(np.sqrt(np.sum((yv - model(None, *popt)) ** 2) / max(len(yv) - len(names), 1)))
+    noise = sigma * rng.normal(size=(n_draws, n_test))
+    return _point_draws(law, theta, const, x_test, noise, log_noise=False), None
+
+
+def backtest(
+    data: Any,
+    law: str,
+    *,
+    x: str | Sequence[str],
+    y: str,
+    cutoff: float | None = None,
+    cutoffs: Sequence[float] | None = None,
+    split_on: str | None = None,
+    likelihood: str | None = None,
+    priors: Mapping[str, Any] | None = None,
+    law_options: Mapping[str, Any] | None = None,
+    where: str | None = None,
+    dropna: bool = False,
+    units: Mapping[str, str] | None = None,
+    methods: Sequence[str] = METHODS,
+    probs: Sequence[float] = (0.5, 0.8, 0.95),
+    fit_kwargs: Mapping[str, Any] | None = None,
+    point_kwargs: Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> Backtest:
+    """Fit below ``cutoff`` (or each of ``cutoffs``: rolling origin), predict above, score.
+
+    Parameters
+    ----------
+    data, law, x, y, likelihood, priors, law_options, where, dropna, units : as in :func:`scaling.fit`.
+    cutoff, cutoffs : split value(s) in the split column's natural units (FLOP, or decimal year
+        for dates: ``split_on="release_date", cutoff=2024.0``).
+    split_on : column to split on (default: the law's input; 6 N D for chinchilla).
+    methods : any of ``"bayes"``, ``"huber"``, ``"least_squares"``.
+    fit_kwargs, point_kwargs : extra arguments for :func:`scaling.fit` / :func:`scaling.fit_point`
+        (default point fit: 64 starts and 200 bootstrap replicates).
+
+    Returns
+    -------
+    :class:`Backtest` whose ``table`` has columns ``cutoff, method, n_train, n_test,
+    coverage_50, coverage_80, coverage_95, crps, median_abs_log_error,
+    median_abs_error, status``.
+    """
+    if (cutoff is None) == (cutoffs is None):
+        raise ValueError("backtest needs exactly one of cutoff= (one split) or cutoffs= (rolling origin).")
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        raise ValueError(f"Unknown backtest method(s) {sorted(unknown)}; choose from {list(METHODS)}.")
+    law_obj, lik = resolve_model(law, likelihood, priors, law_options)
+    df = as_frame(data)
+    xs = [x] if isinstance(x, str) else list(x)
+    prep = prepare(df, law_obj, lik, x=xs, y=y, where=where, dropna=dropna, units=units)  # validate everything once
+    df = df.loc[prep.rows]
+    split = _split_values(df, law_obj, xs, split_on)
+    fit_kwargs = {"seed": seed, **(fit_kwargs or {})}
+    point_kwargs = {"n_starts": 64, "n_bootstrap": 200, "bootstrap_starts": 4, "seed": seed, **(point_kwargs or {})}
+    rows, preds, notes = [], {}, list(prep.notes)
+    rng = np.random.default_rng(seed)
+    y_clean = pd.Series(prep.y, index=prep.rows)  # validated, in fractions for scores
+    for c in [cutoff] if cutoffs is None else list(cutoffs):
+        train, test = df[split < c], df[split >= c]
+        if len(test) == 0 or len(train) <= len(law_obj.params) + len(lik.param_names):
+            notes.append(f"cutoff {c:g}: {len(train)} training and {len(test)} test rows; skipped")
+            continue
+        y_test = y_clean.loc[test.index].to_numpy()
+        x_test = {i.name: test[col].to_numpy() for i, col in zip(law_obj.inputs, xs, strict=True)}
+        base = {"cutoff": float(c), "n_train": len(train), "n_test": len(test)}
+        for method in methods:
+            status, draws = "ok", None
+            if method == "bayes":
+                f = fit(train, law_obj, x=xs, y=y, likelihood=lik, units=units, **fit_kwargs)
+                status = diagnose(f).status
+                kind = "mean" if lik.counts else "predictive"
+                draws = predict(f, x_test, kind=kind, seed=seed)
+                draws = draws.stack(s=[d for d in draws.dims if d != "grid"]).transpose("s", "grid").values
+            elif method == "huber":
+                draws = _huber_draws(train, law_obj, xs, y, x_test, len(test), rng, point_kwargs, units)
+            else:
+                draws, why = _least_squares_draws(train, law_obj, xs, y, x_test, len(test), rng, 1000, units)
+                if draws is None:
+                    status = "failed"
+                    notes.append(f"cutoff {c:g}: {why}")
+            scores = score(draws, y_test, probs) if draws is not None else {}
+            rows.append({**base, "method": method, **scores, "status": status})
+            if draws is not None:
+                preds[(float(c), method)] = draws
+    cols = [
+        "cutoff",
+        "method",
+        "n_train",
+        "n_test",
+        *[f"coverage_{round(100 * p)}" for p in probs],
+        "crps",
+        "median_abs_log_error",
+        "median_abs_error",
+        "status",
+    ]
+    return Backtest(pd.DataFrame(rows, columns=cols), preds, notes)

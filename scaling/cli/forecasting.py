@@ -1,0 +1,156 @@
+"""Command-line interface: a thin layer over library calls.
+
+Exit codes: 0 ok; 2 invalid input (the message names file, row and column).
+Heavy libraries (JAX, numpyro, ArviZ) are imported inside commands only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scaling.cli.common import app, columns, console, err, user_errors
+
+
+@app.command("backtest")
+def backtest_cmd(
+    data: Annotated[str, typer.Argument(help="CSV file or dataset name.")],
+    law: Annotated[str, typer.Option(help="Law name.")],
+    x: Annotated[str, typer.Option(help="Input column(s), comma-separated.")],
+    y: Annotated[str, typer.Option(help="Observed column.")],
+    cutoff: Annotated[
+        list[float] | None, typer.Option(help="Train below this split value (repeat for rolling origins).")
+    ] = None,
+    split_on: Annotated[str | None, typer.Option(help="Column to split on (default: the law's input).")] = None,
+    likelihood: Annotated[str | None, typer.Option(help="Likelihood of the Bayesian fit.")] = None,
+    where: Annotated[str | None, typer.Option(help="Row filter (excluded rows reported).")] = None,
+    dropna: Annotated[bool, typer.Option(help="Exclude rows with missing values (reported).")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write backtest.csv here.")] = None,
+    seed: int = 0,
+) -> None:
+    """Fit below a cutoff, predict above it: coverage, CRPS and errors for Bayes vs point fits."""
+    from scaling import io
+    from scaling.analysis.backtesting import backtest
+
+    if not cutoff:
+        err.print("[red]error:[/] give at least one --cutoff (in the split column's units, e.g. 8.4e22 FLOP).")
+        raise typer.Exit(2)
+    with user_errors():
+        result = backtest(
+            data,
+            law,
+            x=columns(x),
+            y=y,
+            cutoffs=cutoff,
+            split_on=split_on,
+            likelihood=likelihood,
+            where=where,
+            dropna=dropna,
+            seed=seed,
+        )
+    console.print(str(result))
+    for note in result.notes:
+        err.print(f"note: {note}")
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        io.atomic_write(out / "backtest.csv", lambda tmp: result.table.to_csv(tmp, index=False))
+        console.print(f"wrote {out / 'backtest.csv'}")
+
+
+@app.command("forecast")
+def forecast_cmd(
+    data: Annotated[str, typer.Argument(help="CSV file or dataset name.")],
+    x: Annotated[str, typer.Option(help="Date column (ISO dates or decimal years).")],
+    y: Annotated[str, typer.Option(help="Capability column (e.g. p50_minutes).")],
+    threshold: Annotated[float | None, typer.Option(help="Capability level to time, in y's units.")] = None,
+    horizon: Annotated[str, typer.Option(help="Forecast to this date or year.")] = "2030",
+    where: Annotated[str | None, typer.Option(help="Row filter, e.g. 'frontier == 1'.")] = None,
+    direction: Annotated[str, typer.Option(help="'up' (capability) or 'down' (loss).")] = "up",
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("results/forecast"),
+    seed: int = 0,
+) -> None:
+    """Fit trend shapes to a capability series, stack them, and time a threshold: fan chart + tables."""
+    from scaling import io, plots
+    from scaling.analysis.forecasting import forecast
+
+    console.print(f"fitting {y} against {x} with 3 trend shapes (exponential, quadratic, logistic)...")
+    with user_errors():
+        fc = forecast(
+            data,
+            x=x,
+            y=y,
+            horizon=horizon,
+            threshold=threshold,
+            direction=direction,
+            where=where,
+            fit_kwargs={"progress": None},
+            seed=seed,
+        )
+    console.print("[bold]assumptions[/]")
+    for a in fc.assumptions:
+        console.print(f"  - {a}")
+    table = fc.quantile_table()
+    console.print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    out.mkdir(parents=True, exist_ok=True)
+    io.atomic_write(out / "forecast_quantiles.csv", lambda tmp: table.to_csv(tmp, index=False))
+    io.atomic_write(out / "assumptions.txt", lambda tmp: tmp.write_text("\n".join(fc.assumptions) + "\n"))
+    if fc.crossing is not None:
+        console.print(
+            f"[bold]when does the trend reach {threshold:g}?[/] P(not by {fc.crossing.horizon:.0f}) = "
+            f"{fc.crossing.p_never:.2f}"
+        )
+        console.print(fc.crossing.table.to_string(index=False))
+        io.atomic_write(out / "crossing_quantiles.csv", lambda tmp: fc.crossing.table.to_csv(tmp, index=False))
+    written = plots.save_figure(plots.plot_fan(fc), out / "fan", formats=("png", "pdf"))
+    console.print(f"wrote {out}/forecast_quantiles.csv, assumptions.txt, {', '.join(written)}")
+
+
+@app.command("plan")
+def plan_cmd(
+    company: Annotated[
+        str, typer.Option(help="Company whose run-rate revenue maps capability to revenue.")
+    ] = "Anthropic",
+    start: Annotated[float, typer.Option(help="Year the commitment is made.")] = 2026.0,
+    horizon: Annotated[float, typer.Option(help="Last year of the cone.")] = 2030.0,
+    lead_time: Annotated[float, typer.Option(help="Years from commitment to the compute arriving.")] = 1.5,
+    gross_margin: Annotated[float, typer.Option(help="Gross margin in (0, 1].")] = 0.8,
+    compute_share: Annotated[float, typer.Option(help="Compute's share of the cost of revenue, (0, 1].")] = 1.0,
+    amortisation_years: Annotated[float, typer.Option(help="Straight-line amortisation period.")] = 5.0,
+    efficiency_gain: Annotated[float, typer.Option(help="Price-performance gain per year (chip depreciation).")] = 1.4,
+    percentile: Annotated[float, typer.Option(help="Revenue percentile that must still pay, in (0, 100).")] = 10.0,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("results/plan"),
+    seed: int = 0,
+) -> None:
+    """Revenue cone from the capability forecast, and how much compute one can commit to."""
+    from scaling.planning.pipeline import run_plan
+
+    with user_errors():
+        r = run_plan(
+            company=company,
+            start=start,
+            horizon=horizon,
+            lead_time=lead_time,
+            gross_margin=gross_margin,
+            compute_share=compute_share,
+            amortisation_years=amortisation_years,
+            efficiency_gain=efficiency_gain,
+            percentile=percentile,
+            seed=seed,
+        )
+    console.print("[bold]assumptions[/]")
+    for a in r.assumptions:
+        console.print(f"  - {a}")
+    console.print("[bold]revenue cone ($B per year)[/]")
+    console.print((r.cone.set_index("year") / 1e9).round(2).to_string())
+    console.print("[bold]compute plan[/]")
+    console.print(r.plan.summary.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    console.print("[bold]model-as-a-company P&L[/]")
+    console.print(r.pnl.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    from scaling.studies.plan_outputs import save_plan
+
+    save_plan(r, out)
+    console.print(
+        f"wrote {out}/plan.nc, cone.csv, plan_summary.csv, can_pay_curve.csv, pnl.csv, cone/can_pay/pnl.png/pdf"
+    )

@@ -1,0 +1,290 @@
+"""Load and validate data for a law: every error names file, row and column.
+
+Rows are never dropped silently. Missing values raise unless ``dropna=True``;
+then each excluded row is reported (a warning, and the fit's
+``excluded_rows`` attribute) with the reason.
+
+Row numbers in messages: for files, ``row 1`` is the first data row (the line
+after the header, so ``row k`` is line ``k + 1``); for DataFrames, the index label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scaling.data.tables import (
+    _jsonable,
+    _numeric,
+    _show,
+    _where,
+    convert_units,
+    describe_exclusions,
+    read_table,
+    scores_as_fractions,
+    to_decimal_year,
+)
+from scaling.errors import DataError
+from scaling.models.law import Law
+from scaling.models.likelihoods import Likelihood
+
+
+@dataclass
+class Prepared:
+    """Validated arrays for one problem.
+
+    ``u`` holds the law's inputs after their transform (log10 or decimal year),
+    *not yet centred*; ``center`` is the mean of each, ``y_scale`` the geometric
+    mean of ``y`` for positive laws (1 for bounded ones).
+    """
+
+    u: dict[str, np.ndarray]
+    y: np.ndarray
+    n_trials: np.ndarray | None
+    center: dict[str, float]
+    y_scale: float
+    raw_x: dict[str, np.ndarray]
+    columns: dict[str, Any]
+    rows: np.ndarray
+    source: str
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return int(self.y.shape[0])
+
+    def centred(self) -> dict[str, np.ndarray]:
+        return {k: v - self.center[k] for k, v in self.u.items()}
+
+    def sha256(self) -> str:
+        h = hashlib.sha256()
+        for k in sorted(self.raw_x):
+            h.update(np.ascontiguousarray(self.raw_x[k], dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(self.y, dtype=np.float64).tobytes())
+        if self.n_trials is not None:
+            h.update(np.ascontiguousarray(self.n_trials, dtype=np.float64).tobytes())
+        return h.hexdigest()
+
+
+def as_frame(data: Any) -> pd.DataFrame:
+    """DataFrame from a DataFrame, a CSV path, a registered dataset name, or a dict of equal-length arrays."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, str) and not Path(data).exists() and Path(data).suffix == "" and os.sep not in data:
+        from scaling.data import registry as datasets
+
+        if data in datasets.names():
+            return datasets.load(data)
+    if isinstance(data, (str, os.PathLike)):
+        return read_table(data)
+    if isinstance(data, Mapping):
+        try:
+            df = pd.DataFrame({k: np.asarray(v) for k, v in data.items()})
+        except ValueError as err:
+            raise DataError(f"Data columns must have equal lengths: {err}") from None
+        df.attrs["source"] = "data"
+        return df
+    raise DataError(f"data must be a pandas DataFrame, a CSV path or a dict of arrays. Got {type(data).__name__}.")
+
+
+def prepare(
+    data: Any,
+    law: Law,
+    likelihood: Likelihood,
+    *,
+    x: str | Sequence[str],
+    y: str,
+    n_trials: str | None = None,
+    dropna: bool = False,
+    where: str | None = None,
+    units: Mapping[str, str] | None = None,
+) -> Prepared:
+    """Validate ``data`` for ``law`` and return transformed arrays.
+
+    Parameters
+    ----------
+    data : DataFrame, CSV path, registered dataset name (see :mod:`scaling.datasets`) or dict of arrays.
+    law, likelihood : the model the data will be fitted with.
+    x : column name(s) of the law's inputs, in the order of ``law.inputs``.
+    y : column of the observed quantity.
+    n_trials : column with the item count per row (binomial likelihood).
+    dropna : exclude rows with missing values (reported) instead of raising.
+    where : keep only rows matching this :meth:`pandas.DataFrame.query` expression,
+        e.g. ``"frontier == 1"``; the other rows are reported as excluded.
+    units : units of columns, e.g. ``{"flop": "log10"}`` or ``{"compute": "pf-days"}``,
+        ``{"score": "percent"}`` (see :data:`UNITS`). Input columns named ``log10_*``
+        are read as log10 values, and scores of bounded laws given in percent are
+        divided by 100; both with a notice.
+
+    Raises
+    ------
+    DataError : with the source, row and column of the first problem found.
+    """
+    df = as_frame(data)
+    source = str(df.attrs.get("source", "data"))
+    xs = [x] if isinstance(x, str) else list(x)
+    if len(xs) != len(law.inputs):
+        names = [i.name for i in law.inputs]
+        raise DataError(
+            f"Law {law.name!r} takes {len(law.inputs)} input column(s) ({', '.join(names)}: "
+            f"{'; '.join(i.doc for i in law.inputs)}). Got x={xs}."
+        )
+    if likelihood.counts and n_trials is None:
+        raise DataError("The 'binomial' likelihood needs n_trials=<column with the item count per row>.")
+    needed = [*xs, y] + ([n_trials] if n_trials else [])
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise DataError(f"{source}: column(s) {missing} not found. Available columns: {list(df.columns)}.")
+    if len(df) == 0:
+        raise DataError(f"{source}: the table has no rows.")
+    excluded: list[dict[str, Any]] = []
+    if where:
+        try:
+            kept = df.query(where)
+        except Exception as e:  # pandas raises many types for a bad expression
+            raise DataError(f"{source}: cannot apply where={where!r}: {e}") from None
+        excluded = [
+            {"row": _jsonable(r), "reason": f"not selected by where={where!r}"} for r in df.index.difference(kept.index)
+        ]
+        if len(kept) == 0:
+            raise DataError(f"{source}: no rows match where={where!r}.")
+        df = kept
+
+    units = dict(units or {})
+    unknown = sorted(set(units) - set(needed))
+    if unknown:
+        raise DataError(f"units given for column(s) {unknown} that the fit does not use ({needed}).")
+    notes: list[str] = []
+    cols: dict[str, pd.Series] = {}
+    for inp, col in zip(law.inputs, xs, strict=True):
+        if inp.transform == "year":
+            if df[col].isna().all():
+                raise DataError(f"{source} column {col!r} is empty (all values missing).")
+            cols[col] = to_decimal_year(df[col], col, source, df)
+            continue
+        unit = units.get(col)
+        if unit is None and inp.transform == "log10" and col.lower().startswith("log10"):
+            unit = "log10"
+            notes.append(
+                f"{source} column {col!r}: read as log10 values (from its name); pass "
+                f"units={{{col!r}: 'raw'}} if they are not."
+            )
+        cols[col] = convert_units(_numeric(df, col, source), unit or "raw", col, source)
+    cols[y] = convert_units(_numeric(df, y, source), units.get(y, "raw"), y, source)
+    if law.bounded and y not in units:
+        cols[y] = scores_as_fractions(cols[y], y, source, notes)
+    if n_trials:
+        cols[n_trials] = _numeric(df, n_trials, source)
+    table = pd.DataFrame(cols, index=df.index)
+
+    values = table.to_numpy(dtype=float)  # the checks below run on this array (pandas per check is slow)
+    column = {c: j for j, c in enumerate(table.columns)}
+    if np.isnan(values).any():
+        na = table.isna()
+        rows = list(table.index[na.any(axis=1)])
+        if not dropna:
+            r = rows[0]
+            c = next(c for c in table.columns if na.loc[r, c])
+            raise DataError(
+                f"{_where(df, source, r, c)}: value is missing ({len(rows)} row(s) with missing "
+                f"values: {rows[:5]}{'...' if len(rows) > 5 else ''}). Fill them, or pass "
+                f"dropna=True (CLI: --dropna) to exclude them with a report."
+            )
+        for r in rows:
+            cs = [c for c in table.columns if na.loc[r, c]]
+            excluded.append({"row": _jsonable(r), "reason": f"missing value in {cs}"})
+        table = table.drop(index=rows)
+        values = table.to_numpy(dtype=float)
+        warnings.warn(f"{source}: {describe_exclusions(excluded)}", stacklevel=2)
+
+    if "model" in df.columns:
+        names = df.loc[table.index, "model"]
+        repeated = names[names.duplicated(keep=False) & names.notna()]
+        for name in list(dict.fromkeys(repeated))[:5]:
+            rows = list(repeated.index[repeated == name])
+            notes.append(f"{source}: model {name!r} appears in rows {rows} (kept; drop or rename duplicates).")
+    _, inverse, counts = np.unique(values, axis=0, return_inverse=True, return_counts=True)
+    dup = pd.Series(counts[inverse.ravel()] > 1, index=table.index)
+    if dup.any():
+        groups = table[dup].groupby(list(table.columns), sort=False).groups
+        pairs = "; ".join("rows " + ", ".join(str(r) for r in rows) for rows in list(groups.values())[:5])
+        notes.append(f"{source}: identical values in {pairs} (kept; remove them if they are copies).")
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    for j, col in enumerate(table.columns):
+        inf = ~np.isfinite(values[:, j])
+        if inf.any():
+            r = table.index[inf][0]
+            raise DataError(f"{_where(df, source, r, col)}: value {_show(table.loc[r, col])} is not finite.")
+    for inp, col in zip(law.inputs, xs, strict=True):
+        if inp.transform == "log10":
+            rule = "expected a positive number (the law uses log10 of it)"
+            _require(table, col, values[:, column[col]] > 0, rule, df, source)
+    yv = values[:, column[y]]
+    if law.log_output or likelihood.needs_positive_law:
+        _require(table, y, yv > 0, f"law {law.name!r} needs y > 0 (it is modelled on a log scale)", df, source)
+    if law.bounded:
+        hint = " (scores are fractions in [0, 1], or percentages in [0, 100])"
+        _require(table, y, (yv >= 0) & (yv <= 1), "expected a score in [0, 1]" + hint, df, source)
+    if likelihood.name == "beta":
+        y32 = yv.astype(np.float32)  # the sampler's precision: 1 - 1e-9 would become 1
+        _require(
+            table,
+            y,
+            (y32 > 0) & (y32 < 1),
+            "the 'beta' likelihood needs scores strictly between 0 and 1 (also in float32, the sampler's "
+            "precision); use 'binomial' with n_trials, or 'normal'",
+            df,
+            source,
+        )
+    if n_trials:
+        nt = values[:, column[n_trials]]
+        _require(table, n_trials, (nt >= 1) & (nt == np.round(nt)), "expected a positive whole item count", df, source)
+
+    n_par = len(law.params) + len(likelihood.params)
+    if len(table) <= n_par:
+        raise DataError(
+            f"{source}: {len(table)} usable row(s) for {n_par} parameters (law {law.name!r} with "
+            f"likelihood {likelihood.name!r}); a fit needs more points than parameters."
+        )
+
+    u = {
+        inp.name: np.log10(table[c].to_numpy(dtype=float))
+        if inp.transform == "log10"
+        else table[c].to_numpy(dtype=float).copy()
+        for inp, c in zip(law.inputs, xs, strict=True)
+    }
+    yarr = table[y].to_numpy(dtype=float).copy()
+    y_scale = float(np.exp(np.mean(np.log(yarr)))) if law.log_output else 1.0
+    return Prepared(
+        u=u,
+        y=yarr,
+        n_trials=table[n_trials].to_numpy(dtype=float).copy() if n_trials else None,
+        center={k: float(np.mean(v)) for k, v in u.items()},
+        y_scale=y_scale,
+        raw_x={inp.name: table[c].to_numpy(dtype=float).copy() for inp, c in zip(law.inputs, xs, strict=True)},
+        columns={"x": xs, "y": y, "n_trials": n_trials},
+        rows=np.asarray(table.index),
+        source=source,
+        excluded=excluded,
+        notes=notes,
+    )
+
+
+def _require(table: pd.DataFrame, col: str, ok: Any, rule: str, df: pd.DataFrame, source: str) -> None:
+    """Raise naming the first row of ``table`` where the boolean array ``ok`` is false."""
+    bad = ~np.asarray(ok)
+    if bad.any():
+        rows = list(table.index[bad])
+        r = rows[0]
+        more = f" ({len(rows)} such rows: {rows[:5]}{'...' if len(rows) > 5 else ''})" if len(rows) > 1 else ""
+        raise DataError(f"{_where(df, source, r, col)}: {rule}; got {_show(table.loc[r, col])}{more}.")

@@ -1,0 +1,7 @@
+"""Inference: the compiled NUTS engine (``fit``, ``fit_many``), point fits (Huber + L-BFGS,
+multi-start, bootstrap), device choice and survey-scale chunked runs."""
+
+from scaling.infer.bayes import fit, fit_many, select_problem
+from scaling.infer.point import fit_point, hoffmann_grid
+
+__all__ = ["fit", "fit_many", "fit_point", "hoffmann_grid", "select_problem"]

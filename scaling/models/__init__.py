@@ -1,0 +1,21 @@
+"""The model pieces: laws (pure JAX functions with parameter specs), priors as data,
+likelihoods, and the one numpyro model built from them."""
+
+from scaling.models.law import Input, Law, Param
+from scaling.models.laws import LAWS, get_law, law_from_spec
+from scaling.models.likelihoods import LIKELIHOODS, Likelihood, get_likelihood, resolve_model
+from scaling.models.priors import Prior
+
+__all__ = [
+    "LAWS",
+    "LIKELIHOODS",
+    "Input",
+    "Law",
+    "Likelihood",
+    "Param",
+    "Prior",
+    "get_law",
+    "get_likelihood",
+    "law_from_spec",
+    "resolve_model",
+]

@@ -1,0 +1,70 @@
+"""Scaling laws: pure JAX functional forms plus parameter specs.
+
+Every law is written for **one problem and one parameter draw**: ``fn(u, theta)``
+takes a dict of 1-D input arrays ``u`` and a dict of scalar parameters ``theta``
+and returns one prediction per point. Batching over draws or problems is added
+by ``jax.vmap``.
+
+Geometry. Laws see *normalised* inputs and outputs so that one set of default
+priors works for FLOP counts of 1e18 and 1e26 alike:
+
+* inputs with ``transform="log10"`` enter as ``u = log10(x) - c`` (decades from
+  the data's centre ``c``, the mean of ``log10(x)``); ``transform="year"``
+  enters as ``u = year - c`` (years, decimal);
+* positive outputs are modelled relative to ``y_scale`` (the geometric mean of
+  ``y``), and amplitudes are log-scale: ``fn`` returns ``log(mu / y_scale)``
+  (``log_output=True``). Bounded laws (scores in [0, 1]) return ``mu`` itself.
+
+The parameters in the papers' conventions are recovered by ``law.physical``
+(stored as deterministic sites, so they appear in every posterior) and mapped
+back by ``law.from_physical``. Each law's docstring gives the mapping.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from scaling.models.compute_laws import broken_power_law, chinchilla, logistic, power_law, saturating_power_law
+from scaling.models.law import Law
+from scaling.models.priors import Prior
+from scaling.models.trend_laws import exponential_trend, logistic_trend, quadratic_trend
+
+LAWS: dict[str, Callable[..., Law]] = {
+    "power_law": power_law,
+    "saturating_power_law": saturating_power_law,
+    "chinchilla": chinchilla,
+    "broken_power_law": broken_power_law,
+    "logistic": logistic,
+    "exponential_trend": exponential_trend,
+    "quadratic_trend": quadratic_trend,
+    "logistic_trend": logistic_trend,
+}
+
+
+def get_law(law: str | Law, priors: Mapping[str, Prior | dict] | None = None, **options: Any) -> Law:
+    """Look up a law by name (with factory ``options``) and apply prior overrides.
+
+    >>> get_law("logistic", floor=0.25).param_names
+    ('ceiling', 'slope', 'midpoint')
+    """
+    if isinstance(law, Law):
+        if options:
+            raise ValueError("Law options can only be given with a law name, not a Law object.")
+        return law.with_priors(priors)
+    if law not in LAWS:
+        raise ValueError(f"Unknown law {law!r}. Choose one of: {', '.join(LAWS)}.")
+    factory = LAWS[law]
+    try:  # options spelled out with their defaults, so that equal choices give the same (cached) law
+        bound = inspect.signature(factory).bind(**options)
+    except TypeError as err:
+        raise ValueError(f"Invalid options {options} for law {law!r}: {err}") from None
+    bound.apply_defaults()
+    return factory(**bound.arguments).with_priors(priors)
+
+
+def law_from_spec(spec: Mapping[str, Any]) -> Law:
+    """Rebuild a law from :meth:`Law.spec` output (e.g. a saved fit's attrs)."""
+    priors = {k: Prior.from_dict(v) for k, v in spec.get("priors", {}).items()}
+    return get_law(spec["name"], priors=priors, **spec.get("options", {}))

@@ -1,0 +1,154 @@
+"""Scaling laws: pure JAX functional forms plus parameter specs.
+
+Every law is written for **one problem and one parameter draw**: ``fn(u, theta)``
+takes a dict of 1-D input arrays ``u`` and a dict of scalar parameters ``theta``
+and returns one prediction per point. Batching over draws or problems is added
+by ``jax.vmap``.
+
+Geometry. Laws see *normalised* inputs and outputs so that one set of default
+priors works for FLOP counts of 1e18 and 1e26 alike:
+
+* inputs with ``transform="log10"`` enter as ``u = log10(x) - c`` (decades from
+  the data's centre ``c``, the mean of ``log10(x)``); ``transform="year"``
+  enters as ``u = year - c`` (years, decimal);
+* positive outputs are modelled relative to ``y_scale`` (the geometric mean of
+  ``y``), and amplitudes are log-scale: ``fn`` returns ``log(mu / y_scale)``
+  (``log_output=True``). Bounded laws (scores in [0, 1]) return ``mu`` itself.
+
+The parameters in the papers' conventions are recovered by ``law.physical``
+(stored as deterministic sites, so they appear in every posterior) and mapped
+back by ``law.from_physical``. Each law's docstring gives the mapping.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import jax
+import jax.numpy as jnp
+
+from scaling.models.law import LN2, Law, Param, _t
+from scaling.models.priors import Prior
+
+
+@cache
+def exponential_trend() -> Law:
+    r"""Exponential trend in time: ``log y = log y0 + g (t - t0)``.
+
+    ``t`` is the date as a decimal year (dates in data are converted), centred
+    at the data's mean year ``c``. ``growth`` g is in nats per year.
+
+    Derived: ``doubling_time_days = 365.25 ln 2 / g`` (negative = halving time),
+    ``annual_factor = exp(g)`` (e.g. 10 for "10x a year"),
+    ``y_at_center = y_scale exp(log_y0)``: the trend's value at year ``c``.
+    """
+
+    def fn(u, th):
+        return th["log_y0"] + th["growth"] * u["t"]
+
+    def physical(th, c, ys):
+        return {
+            "doubling_time_days": 365.25 * LN2 / th["growth"],
+            "annual_factor": jnp.exp(th["growth"]),
+            "y_at_center": ys * jnp.exp(th["log_y0"]),
+        }
+
+    def from_physical(ph, c, ys):
+        return {"log_y0": jnp.log(ph["y_at_center"] / ys)}
+
+    return Law(
+        name="exponential_trend",
+        formula="log y = log y0 + g * (t - t0); doubling time = ln 2 / g",
+        inputs=(_t(),),
+        params=(
+            Param("log_y0", Prior("Normal", loc=0.0, scale=3.0), "log(y/y_scale) at year c"),
+            Param("growth", Prior("Normal", loc=0.0, scale=2.0), "growth rate (nats per year)"),
+        ),
+        fn=fn,
+        log_output=True,
+        bounded=False,
+        physical=physical,
+        from_physical=from_physical,
+        default_likelihood="lognormal",
+    )
+
+
+@cache
+def quadratic_trend() -> Law:
+    r"""Trend whose growth rate changes linearly in time: ``log y = log y0 + g (t - c) + k (t - c)^2 / 2``.
+
+    ``k > 0`` is super-exponential (accelerating: doubling times shrink), ``k < 0`` a
+    slowdown; ``k = 0`` is :func:`exponential_trend`. ``t`` in decimal years.
+
+    Derived: ``doubling_time_days = 365.25 ln 2 / g`` at the data's mean year ``c``;
+    ``curvature`` ``k`` in nats per year squared.
+    """
+
+    def fn(u, th):
+        return th["log_y0"] + th["growth"] * u["t"] + 0.5 * th["curvature"] * u["t"] ** 2
+
+    def physical(th, c, ys):
+        return {"doubling_time_days": 365.25 * LN2 / th["growth"], "y_at_center": ys * jnp.exp(th["log_y0"])}
+
+    def from_physical(ph, c, ys):
+        return {"log_y0": jnp.log(ph["y_at_center"] / ys)}
+
+    return Law(
+        name="quadratic_trend",
+        formula="log y = log y0 + g (t - t0) + k (t - t0)^2 / 2; k > 0 super-exponential",
+        inputs=(_t(),),
+        params=(
+            Param("log_y0", Prior("Normal", loc=0.0, scale=3.0), "log(y/y_scale) at year c"),
+            Param("growth", Prior("Normal", loc=0.0, scale=2.0), "growth rate at year c (nats per year)"),
+            Param("curvature", Prior("Normal", loc=0.0, scale=0.5), "change of the growth rate (nats/year^2)"),
+        ),
+        fn=fn,
+        log_output=True,
+        bounded=False,
+        physical=physical,
+        from_physical=from_physical,
+        default_likelihood="lognormal",
+    )
+
+
+@cache
+def logistic_trend() -> Law:
+    r"""Saturating trend: exponential growth that levels off at a ceiling.
+
+    ``log y = L - softplus(g (m - t))``: for ``t`` well before the knee ``m`` this is
+    exponential growth at rate ``g`` (nats per year); after it, ``y`` approaches
+    the ceiling ``exp(L)``. ``t`` in decimal years, centred at the data's mean year ``c``.
+
+    Derived: ``ceiling = y_scale exp(L)`` (units of y), ``knee_year = m + c``,
+    ``doubling_time_days = 365.25 ln 2 / g`` (early, exponential phase).
+    """
+
+    def fn(u, th):
+        return th["log_ceiling"] - jax.nn.softplus(th["growth"] * (th["knee"] - u["t"]))
+
+    def physical(th, c, ys):
+        return {
+            "ceiling": ys * jnp.exp(th["log_ceiling"]),
+            "knee_year": th["knee"] + c["t"],
+            "doubling_time_days": 365.25 * LN2 / th["growth"],
+        }
+
+    def from_physical(ph, c, ys):
+        return {"log_ceiling": jnp.log(ph["ceiling"] / ys), "knee": ph["knee_year"] - c["t"]}
+
+    return Law(
+        name="logistic_trend",
+        formula="log y = L - softplus(g (m - t)); ceiling exp(L), knee at year m",
+        inputs=(_t(),),
+        params=(
+            Param("log_ceiling", Prior("Normal", loc=3.0, scale=3.0), "log(ceiling / y_scale)"),
+            Param("growth", Prior("HalfNormal", scale=2.0), "early growth rate (nats per year)"),
+            Param("knee", Prior("Normal", loc=2.0, scale=4.0), "year of the knee, from c"),
+        ),
+        fn=fn,
+        log_output=True,
+        bounded=False,
+        physical=physical,
+        from_physical=from_physical,
+        default_likelihood="lognormal",
+    )

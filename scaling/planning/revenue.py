@@ -1,0 +1,141 @@
+"""From capability to revenue and compute commitments: the cone of uncertainty.
+
+Every function takes and returns posterior **draws**, so uncertainty flows end to
+end: capability draws -> revenue draws -> affordable compute.
+
+Revenue mapping. Log revenue is linear in log capability,
+``ln R = ln R0 + b ln(cap / cap0)``: each doubling of capability multiplies
+revenue by ``2^b``. It is a :func:`~scaling.laws.power_law` of revenue against
+capability (``b = -alpha``), fitted with NUTS to a revenue history against the
+frontier capability at the same dates (:func:`fit_revenue_mapping`), or set by the
+user as scenario parameters (:func:`scenario_revenue`). Its residual scatter ``sigma`` is part of the cone.
+
+Affordability. With gross margin ``g`` (revenue minus cost of revenue, over
+revenue) and compute's share ``s`` of the cost of revenue, revenue ``R`` pays for
+``s (1 - g) R`` a year of compute (at ``g = 0.8``, ``s = 1``: $100B pays for $20B).
+A commitment of capex ``K`` costs ``d K`` a year, ``d = max(1 / T, 1 - 1 / q)``:
+straight-line amortisation over ``T`` years, or faster when price-performance
+improves by ``q`` a year, so that a chip's value falls by ``1 - 1/q`` a year
+(1 GW at $50B over 5 years: $10B a year; with ``q = 1.4``: $14.3B a year).
+The compute arrives ``lead_time`` years after it is committed, so it is paid from
+revenue at that year.
+
+* largest affordable commitment at revenue percentile ``p``: ``K_p = s (1 - g) R_p / d``;
+* ``P(cannot pay | K) = P(R < d K / (s (1 - g)))``;
+* newsvendor: demand in capex units ``N = s (1 - g) R / d``; buying ``K < N`` loses
+  revenue ``(N - K) d / (s (1 - g))`` and with it gross profit (cost ``c_u = g d / (s (1 - g))``
+  per dollar short), buying ``K > N`` leaves ``(K - N)`` idle at ``c_o = d`` a year per dollar;
+  expected cost is minimised at the ``c_u / (c_u + c_o)`` quantile of ``N`` (the critical fractile).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from scaling.planning.compute import _check_positive
+
+
+# ----------------------------------------------------------------------------- revenue
+def fit_revenue_mapping(
+    revenue: pd.DataFrame,
+    capability_fit: xr.DataTree,
+    *,
+    company: str | None = None,
+    kind: str = "run-rate",
+    **fit_kwargs: Any,
+) -> xr.DataTree:
+    """Fit ``ln R = ln R0 + b ln cap`` to a revenue history against frontier capability at the same dates.
+
+    Capability at each revenue date is the posterior median of ``capability_fit``'s
+    trend (a date law such as :func:`~scaling.laws.exponential_trend`). The result is a
+    ``power_law`` fit of revenue against capability; ``b = -alpha`` (revenue
+    multiplies by ``2^b`` per doubling of capability), stored as ``revenue_elasticity``.
+    Sampled with ``target_accept=0.95`` unless ``fit_kwargs`` say otherwise (few points).
+    """
+    from scaling.analysis.prediction import predict
+    from scaling.infer.bayes import fit
+
+    df = revenue.copy()
+    if company is not None:
+        df = df[df["company"] == company]
+    if kind is not None and "kind" in df.columns:
+        df = df[df["kind"] == kind]
+    if len(df) < 4:
+        raise ValueError(
+            f"fit_revenue_mapping needs at least 4 revenue reports; got {len(df)} (company={company!r}, kind={kind!r})."
+        )
+    cap = predict(capability_fit, list(df["date"])).median(("chain", "draw")).values
+    data = pd.DataFrame({"capability": cap, "revenue_usd": df["revenue_usd"].to_numpy(dtype=float)})
+    # a handful of points leaves sigma's posterior reaching towards 0: take smaller steps there
+    fit_kwargs = {"target_accept": 0.95, **fit_kwargs}
+    mapping = fit(data, "power_law", x="capability", y="revenue_usd", **fit_kwargs)
+    mapping["posterior"]["revenue_elasticity"] = -mapping["posterior"]["alpha"]
+    return mapping
+
+
+def revenue_from_capability(
+    mapping: xr.DataTree, capability_draws: np.ndarray, *, seed: int = 0, noise: bool = True
+) -> np.ndarray:
+    """Revenue draws (sample, year) for capability draws (sample, year), draw by draw.
+
+    Each capability trajectory is paired with a random draw of the mapping; with
+    ``noise`` the mapping's residual scatter (lognormal ``sigma``) is added.
+    """
+    from scaling.analysis.forecasting import compose
+
+    rev = compose(mapping, capability_draws, seed=seed)
+    if noise:
+        sigma = mapping["posterior"]["sigma"].values.reshape(-1)
+        rng = np.random.default_rng(seed + 1)
+        s = sigma[rng.integers(0, sigma.size, size=rev.shape[0])][:, None]
+        rev = rev * np.exp(s * rng.normal(size=rev.shape))
+    return rev
+
+
+def scenario_revenue(
+    capability_draws: np.ndarray,
+    *,
+    revenue_at: float,
+    capability_at: float,
+    factor_per_doubling: float,
+    factor_sd: float = 0.0,
+    sigma: float = 0.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Revenue draws from a user-set mapping instead of a fitted one.
+
+    ``R = revenue_at * (cap / capability_at)^b`` with ``b = log2(factor)``, where
+    ``log2(factor)`` is drawn from ``Normal(log2(factor_per_doubling), factor_sd)`` per
+    draw and a lognormal scatter ``sigma`` (nats) is added: "each doubling of
+    capability multiplies revenue by about ``factor_per_doubling``".
+    """
+    where = "scenario_revenue"
+    _check_positive("revenue_at", revenue_at, where)
+    _check_positive("capability_at", capability_at, where)
+    _check_positive("factor_per_doubling", factor_per_doubling, where)
+    _check_positive("factor_sd", factor_sd, where, allow_zero=True)
+    _check_positive("sigma", sigma, where, allow_zero=True)
+    cap = np.asarray(capability_draws, dtype=float)
+    rng = np.random.default_rng(seed)
+    b = rng.normal(np.log2(factor_per_doubling), factor_sd, size=(cap.shape[0],) + (1,) * (cap.ndim - 1))
+    return revenue_at * (cap / capability_at) ** b * np.exp(sigma * rng.normal(size=cap.shape))
+
+
+def naive_revenue(
+    revenue: pd.DataFrame, years: np.ndarray, *, company: str | None = None, kind: str = "run-rate", **fit_kwargs: Any
+) -> tuple[np.ndarray, xr.DataTree]:
+    """The revenue series extrapolated on its own (``exponential_trend``): draws (sample, year) and the fit."""
+    from scaling.analysis.forecasting import trend_draws
+    from scaling.infer.bayes import fit
+
+    df = revenue.copy()
+    if company is not None:
+        df = df[df["company"] == company]
+    if kind is not None and "kind" in df.columns:
+        df = df[df["kind"] == kind]
+    f = fit(df, "exponential_trend", x="date", y="revenue_usd", **{"target_accept": 0.95, **fit_kwargs})
+    return trend_draws(f, years), f

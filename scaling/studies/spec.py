@@ -1,0 +1,278 @@
+"""Fit specs: declarative TOML files (``fits/*.toml``) describing one study.
+
+A spec has these tables (only ``data`` and ``model`` are required)::
+
+    title = "..."
+    [data]      source (dataset name, or CSV path relative to the spec), where, dropna, units,
+                by (a column: one problem per value, for ``scaling fit-many``)
+    [model]     law, x (list of columns), y, likelihood, options, priors
+    [sampler]   num_warmup, num_samples, num_chains, seed, target_accept
+    [compare]   laws: other laws fitted to the same data and compared by PSIS-LOO
+    [returns]   baseline: a constant-returns law for the diminishing-returns verdict
+    [forecast]  threshold, horizon, shapes, direction (for date laws)
+    [plan]      revenue, company, start, horizon, lead_time, gross_margin, compute_share,
+                amortisation_years, efficiency_gain, percentile, first_cost, cost_growth, shapes
+    [outputs]   dir (relative to the working directory), extend (plot extrapolation)
+
+``[plan]`` makes the study a revenue cone and compute plan
+(:func:`scaling.economics.run_plan`, the ``scaling plan`` command): ``[data]`` is the
+capability series and ``[model]`` its date trend (``x`` one date column, ``y`` the
+capability, ``law`` a date trend law, reused as that forecast shape);
+``revenue`` (a dataset name or CSV path relative to the spec; default ``lab_revenue``)
+holds the run-rate reports of ``company``. Every key left out takes ``run_plan``'s
+default; the seed and sampler settings come from ``[sampler]``.
+
+Every problem is reported as one message naming the file and the key, e.g.
+``fits/x.toml: [sampler] num_samples must be an int >= 1; got -5.``
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from scaling.errors import DataError, SpecError
+
+SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
+    "data": {
+        "source": (str, True),
+        "where": (str, False),
+        "dropna": (bool, False),
+        "units": (dict, False),
+        "by": (str, False),
+    },
+    "model": {
+        "law": (str, True),
+        "x": ((list, str), True),
+        "y": (str, True),
+        "likelihood": (str, False),
+        "options": (dict, False),
+        "priors": (dict, False),
+        "n_trials": (str, False),
+    },
+    "sampler": {
+        "num_warmup": (int, False),
+        "num_samples": (int, False),
+        "num_chains": (int, False),
+        "seed": (int, False),
+        "target_accept": (float, False),
+    },
+    "compare": {"laws": (list, True)},
+    "returns": {"baseline": (str, False), "prob": (float, False), "rope": (float, False)},
+    "forecast": {
+        "threshold": ((float, int), False),
+        "horizon": ((float, int, str), False),
+        "shapes": (list, False),
+        "direction": (str, False),
+    },
+    "plan": {
+        "revenue": (str, False),
+        "company": (str, False),
+        "start": (float, False),
+        "horizon": (float, False),
+        "lead_time": (float, False),
+        "gross_margin": (float, False),
+        "compute_share": (float, False),
+        "amortisation_years": (float, False),
+        "efficiency_gain": (float, False),
+        "percentile": (float, False),
+        "first_cost": (float, False),
+        "cost_growth": (float, False),
+        "shapes": (list, False),
+    },
+    "outputs": {"dir": (str, False), "extend": ((float, int), False)},
+}
+
+
+#: [plan] number rules: (test, rule in words), checked before any fitting.
+PLAN_RULES: dict[str, tuple[Any, str]] = {
+    "lead_time": (lambda v: v >= 0, ">= 0 (years)"),
+    "gross_margin": (lambda v: 0 < v < 1, "in (0, 1) (at 1 there is no cost of revenue to spend on compute)"),
+    "compute_share": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "amortisation_years": (lambda v: v > 0, "> 0 (years)"),
+    "efficiency_gain": (lambda v: v >= 1, ">= 1 (price-performance gain per year)"),
+    "percentile": (lambda v: 0 < v < 100, "in (0, 100)"),
+    "first_cost": (lambda v: v > 0, "> 0 (dollars)"),
+    "cost_growth": (lambda v: v > 0, "> 0"),
+}
+
+
+TOP = {"title": str}
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an int", float: "a number", bool: "true/false", list: "a list", dict: "a table"}
+    ts = t if isinstance(t, tuple) else (t,)
+    return " or ".join(names[x] for x in ts)
+
+
+def load_spec(path: str | Path, overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Read and validate a spec; ``overrides`` replace keys per table (e.g. fewer draws in tests)."""
+    path = Path(path)
+    if not path.exists():
+        raise SpecError(f"Spec file {str(path)!r} does not exist.")
+    try:
+        with open(path, "rb") as f:
+            spec = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"{path}: not valid TOML ({e}).") from None
+    spec = copy.deepcopy(spec)
+    for table, values in (overrides or {}).items():
+        spec.setdefault(table, {}).update(values)
+    where = str(path)
+    for key, value in spec.items():
+        if key in TOP:
+            if not isinstance(value, TOP[key]):
+                raise SpecError(f"{where}: {key} must be {_type_name(TOP[key])}; got {value!r}.")
+            continue
+        if key not in SCHEMA:
+            raise SpecError(f"{where}: unknown table [{key}]. Known tables: {', '.join(SCHEMA)}.")
+        if not isinstance(value, dict):
+            raise SpecError(f"{where}: [{key}] must be a table.")
+        for k, v in value.items():
+            if k not in SCHEMA[key]:
+                raise SpecError(f"{where}: unknown key {k!r} in [{key}]. Known keys: {', '.join(SCHEMA[key])}.")
+            t = SCHEMA[key][k][0]
+            ok = isinstance(v, t) and not (isinstance(v, bool) and bool not in (t if isinstance(t, tuple) else (t,)))
+            if t is float and isinstance(v, int) and not isinstance(v, bool):
+                ok = True
+            if not ok:
+                raise SpecError(f"{where}: [{key}] {k} must be {_type_name(t)}; got {v!r}.")
+        for k, (_, required) in SCHEMA[key].items():
+            if required and k not in value:
+                raise SpecError(f"{where}: [{key}] is missing the required key {k!r}.")
+    for table in ("data", "model"):
+        if table not in spec:
+            raise SpecError(f"{where}: the [{table}] table is required.")
+    for k in ("num_warmup", "num_samples", "num_chains"):
+        v = spec.get("sampler", {}).get(k)
+        if v is not None and v < 1:
+            raise SpecError(f"{where}: [sampler] {k} must be an int >= 1; got {v!r}.")
+    _check_model(spec, where)
+    _resolve_source(spec, path)
+    if isinstance(spec["model"]["x"], str):
+        spec["model"]["x"] = [spec["model"]["x"]]
+    if "plan" in spec:
+        _check_plan(spec, path)
+    spec["_path"] = str(path)
+    return spec
+
+
+def fit_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of :func:`scaling.fit` / :func:`scaling.fit_many` a loaded spec
+    gives, besides the data and the law: columns, likelihood, priors, options, row
+    selection, units and the ``[sampler]`` settings."""
+    d, m = spec["data"], spec["model"]
+    return {
+        "x": m["x"],
+        "y": m["y"],
+        "likelihood": m.get("likelihood"),
+        "priors": m.get("priors"),
+        "law_options": m.get("options"),
+        "n_trials": m.get("n_trials"),
+        "where": d.get("where"),
+        "dropna": d.get("dropna", False),
+        "units": d.get("units"),
+        **spec.get("sampler", {}),
+    }
+
+
+def _check_model(spec: dict[str, Any], where: str) -> None:
+    from scaling.models.laws import LAWS
+    from scaling.models.likelihoods import resolve_model
+
+    m = spec["model"]
+    laws = [m["law"], *spec.get("compare", {}).get("laws", [])]
+    if spec.get("returns", {}).get("baseline"):
+        laws.append(spec["returns"]["baseline"])
+    for key, law in zip(["[model] law", *["[compare] laws"] * (len(laws) - 1)], laws, strict=True):
+        if law not in LAWS:
+            raise SpecError(f"{where}: {key}: unknown law {law!r}. Known laws: {', '.join(LAWS)}.")
+    try:
+        resolve_model(m["law"], m.get("likelihood"), m.get("priors"), m.get("options"))
+    except ValueError as e:
+        raise SpecError(f"{where}: [model]: {e}") from None
+
+
+def _resolve_source(spec: dict[str, Any], path: Path, table: str = "data", key: str = "source") -> None:
+    from scaling.data import registry as datasets
+
+    source = spec[table][key]
+    if source in datasets.names():
+        return
+    candidate = (path.parent / source).resolve()
+    if not candidate.exists():
+        raise SpecError(
+            f"{path}: [{table}] {key} {source!r} is neither a dataset name ({', '.join(datasets.names())}) "
+            f"nor a file (looked for {candidate})."
+        )
+    spec[table][key] = str(candidate)
+
+
+def _is_trend(law: str) -> bool:
+    from scaling.models.laws import get_law
+
+    inputs = get_law(law).inputs
+    return len(inputs) == 1 and inputs[0].transform == "year"
+
+
+def _check_plan(spec: dict[str, Any], path: Path) -> None:
+    """[plan] against run_plan's rules, before any fitting; fills in run_plan's defaults."""
+    import inspect
+
+    from scaling.data.prepare import as_frame
+    from scaling.models.laws import LAWS
+    from scaling.planning.pipeline import run_plan
+
+    where, m, p = str(path), spec["model"], spec["plan"]
+    trends = [law for law in LAWS if _is_trend(law)]
+    if not _is_trend(m["law"]):
+        raise SpecError(
+            f"{where}: [model] law: a [plan] study forecasts capability against date, so it needs a date trend "
+            f"law ({', '.join(trends)}); got {m['law']!r}."
+        )
+    if len(m["x"]) != 1:
+        raise SpecError(f"{where}: [model] x: a [plan] study needs one date column; got {m['x']!r}.")
+    defaults = {k: v.default for k, v in inspect.signature(run_plan).parameters.items()}
+    for k in SCHEMA["plan"]:
+        p.setdefault(k, list(defaults[k]) if k == "shapes" else defaults[k])
+    for k, (ok, rule) in PLAN_RULES.items():
+        if not ok(p[k]):
+            raise SpecError(f"{where}: [plan] {k} must be {rule}; got {p[k]!r}.")
+    if p["horizon"] <= p["start"] + p["lead_time"]:
+        raise SpecError(
+            f"{where}: [plan] horizon must be after start + lead_time ({p['start']:g} + {p['lead_time']:g}); "
+            f"got {p['horizon']!r}."
+        )
+    if not p["shapes"]:
+        raise SpecError(f"{where}: [plan] shapes must list at least one trend law.")
+    for law in p["shapes"]:
+        if law not in trends:
+            raise SpecError(
+                f"{where}: [plan] shapes: {law!r} is not a date trend law. Trend laws: {', '.join(trends)}."
+            )
+    _resolve_source(spec, path, "plan", "revenue")
+    try:
+        rev = as_frame(p["revenue"])
+    except DataError as e:
+        raise SpecError(f"{where}: [plan] revenue: {e}") from None
+    missing = [c for c in ("company", "date", "revenue_usd") if c not in rev.columns]
+    if missing:
+        raise SpecError(
+            f"{where}: [plan] revenue: the table has no column(s) {missing} (it needs company, date, revenue_usd)."
+        )
+    companies = list(dict.fromkeys(rev["company"]))
+    if p["company"] not in companies:
+        raise SpecError(
+            f"{where}: [plan] company {p['company']!r} is not in the revenue table {p['revenue']}; "
+            f"its companies: {', '.join(companies)}."
+        )
+    rows = rev[rev["company"] == p["company"]]
+    n = int((rows["kind"] == "run-rate").sum()) if "kind" in rows.columns else len(rows)
+    if n < 4:
+        raise SpecError(
+            f"{where}: [plan] company: {p['company']!r} has {n} run-rate revenue report(s); "
+            "the revenue mapping needs at least 4."
+        )
