@@ -24,9 +24,21 @@ from scaling.analysis import (
 from scaling.data import DataError, data_dir, prepare
 from scaling.data import registry as datasets
 from scaling.errors import ScalingError, SpecError
-from scaling.infer import fit, fit_many, fit_point, hoffmann_grid, select_problem
+from scaling.infer import fit, fit_many, fit_point, fit_survey, hoffmann_grid, select_problem
 from scaling.io import load, save
-from scaling.models import LAWS, LIKELIHOODS, Input, Law, Likelihood, Param, Prior, get_law, get_likelihood
+from scaling.models import (
+    LAWS,
+    LIKELIHOODS,
+    Input,
+    Law,
+    Likelihood,
+    Model,
+    Param,
+    Prior,
+    get_law,
+    get_likelihood,
+    resolve,
+)
 from scaling.planning import plan, run_plan
 from scaling.plots import (
     plot_can_pay,
@@ -54,6 +66,7 @@ __all__ = [
     "Input",
     "Law",
     "Likelihood",
+    "Model",
     "Param",
     "Prior",
     "ScalingError",
@@ -72,6 +85,7 @@ __all__ = [
     "fit",
     "fit_many",
     "fit_point",
+    "fit_survey",
     "forecast",
     "frontier",
     "get_law",
@@ -98,6 +112,7 @@ __all__ = [
     "plots",
     "predict",
     "prepare",
+    "resolve",
     "returns",
     "run_plan",
     "run_spec",

@@ -31,13 +31,14 @@ def spec_id(spec: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(spec).encode()).hexdigest()[:16]
 
 
-def root_attrs(spec: dict[str, Any], problems: list[Any], seed: int) -> dict[str, Any]:
+def root_attrs(spec: dict[str, Any], problems: list[Any], seed: int, *, single: bool) -> dict[str, Any]:
     """Root attrs of a fit (netCDF-safe: strings and numbers only).
 
     ``problems`` are the :class:`scaling.data.Prepared` inputs: their data hashes,
-    excluded rows and notices (unit conversions, duplicates) are recorded.
+    excluded rows and notices (unit conversions, duplicates) are recorded, one value for a
+    ``single`` fit, else a JSON list with one entry per problem (also for a batch of one).
     """
-    one = len(problems) == 1
+    one = single
 
     def per_problem(values: list[Any]) -> Any:
         return values[0] if one else values

@@ -14,6 +14,7 @@ from scaling.data import DataError, prepare
 from scaling.data import registry as datasets
 from scaling.models.laws import get_law
 from scaling.models.likelihoods import get_likelihood
+from scaling.models.model import Model
 
 from .conftest import REPO, shared_file
 
@@ -160,7 +161,11 @@ def test_unknown_dataset_and_fit_by_name():
     with pytest.raises(DataError, match="Unknown dataset 'chinchila'. Known datasets: chinchilla"):
         datasets.load("chinchila")
     prep = prepare(
-        "chinchilla", get_law("chinchilla"), LN, x=["parameters", "training_tokens"], y="loss", where="excluded == 0"
+        "chinchilla",
+        Model(get_law("chinchilla"), LN),
+        x=["parameters", "training_tokens"],
+        y="loss",
+        where="excluded == 0",
     )
     assert prep.n == 240 and len(prep.excluded) == 5
 
@@ -198,7 +203,7 @@ def test_registry_table_with_duplicate_key_is_an_error(monkeypatch, tmp_path):
 
 # ------------------------------------------------------------------ realistic bad files
 def _fit_prepare(name, law=PL, lik=LN, x="training_flop", y="loss"):
-    return prepare(BAD / name, law, lik, x=x, y=y)
+    return prepare(BAD / name, Model(law, lik), x=x, y=y)
 
 
 def test_bad_negative_flop():
@@ -275,7 +280,7 @@ def test_malformed_csv_never_crashes(header, rows, bounded):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                prep = prepare(path, law, lik, x="flop", y="loss")
+                prep = prepare(path, Model(law, lik), x="flop", y="loss")
             except DataError as e:
                 assert "random.csv" in str(e) or "column" in str(e), str(e)
             else:

@@ -52,7 +52,9 @@ def test_chunks_equal_one_piece_and_a_bad_dataset_is_reported(one_piece, tmp_pat
     first = dict(list(data.items())[:12])
     bad = {**first, "zz_bad": {"flop": np.array([1e20, -1.0, 1e21]), "loss": np.array([1.0, 2.0, 3.0])}}
     with pytest.warns(UserWarning, match="1 of 13 problems failed"):
-        dt = scaling.fit_many(bad, "power_law", x="flop", y="loss", chunk_size=5, out_dir=tmp_path / "job", **SETTINGS)
+        dt = scaling.fit_survey(
+            bad, "power_law", x="flop", y="loss", chunk_size=5, out_dir=tmp_path / "job", **SETTINGS
+        )
     ref = scaling.fit_many(first, "power_law", x="flop", y="loss", **SETTINGS)
     same(dt, ref)
     failed = json.loads((tmp_path / "job" / "failed.json").read_text())
@@ -60,9 +62,9 @@ def test_chunks_equal_one_piece_and_a_bad_dataset_is_reported(one_piece, tmp_pat
     assert sorted(p.name for p in (tmp_path / "job" / "chunks").iterdir()) == ["00000.nc", "00001.nc", "00002.nc"]
     assert (tmp_path / "job" / "fit.nc").exists()
     with pytest.raises(ValueError, match="pass resume=True"):
-        scaling.fit_many(bad, "power_law", x="flop", y="loss", chunk_size=5, out_dir=tmp_path / "job", **SETTINGS)
+        scaling.fit_survey(bad, "power_law", x="flop", y="loss", chunk_size=5, out_dir=tmp_path / "job", **SETTINGS)
     with pytest.raises(ValueError, match="holds a different job"):
-        scaling.fit_many(
+        scaling.fit_survey(
             first, "power_law", x="flop", y="loss", chunk_size=4, out_dir=tmp_path / "job", resume=True, **SETTINGS
         )
 
@@ -84,7 +86,7 @@ def test_failing_chunk_is_retried_then_reported(one_piece, tmp_path, monkeypatch
     monkeypatch.setattr(distributed, "run_chunk", flaky)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        dt = scaling.fit_many(first, "power_law", x="flop", y="loss", chunk_size=2, retries=2, **SETTINGS)
+        dt = scaling.fit_survey(first, "power_law", x="flop", y="loss", chunk_size=2, retries=2, **SETTINGS)
     assert calls.count(("p002", "p003")) == 3  # first try + 2 retries
     assert list(dt.posterior["problem"].values) == ["p000", "p001", "p004", "p005"]
     assert json.loads(dt.attrs["failed"]) == [{"problems": ["p002", "p003"], "error": "RuntimeError: worker lost"}]
@@ -102,7 +104,7 @@ def ray_local():
 
 def test_ray_backend_equals_local(one_piece, ray_local, tmp_path):
     data, whole = one_piece
-    dt = scaling.fit_many(
+    dt = scaling.fit_survey(
         data, "power_law", x="flop", y="loss", backend="ray", chunk_size=50, out_dir=tmp_path / "r", **SETTINGS
     )
     assert len(list((tmp_path / "r" / "chunks").iterdir())) == 4

@@ -155,18 +155,18 @@ def test_cli_plan(tmp_path):
     ],
 )
 def test_run_plan_checks_its_inputs_before_fitting(monkeypatch, kwargs, match):
-    import scaling.forecasting
+    import scaling.analysis.forecasting
 
     def no_fit(*args, **kw):
         raise AssertionError("run_plan started fitting before checking its inputs")
 
-    monkeypatch.setattr(scaling.forecasting, "forecast", no_fit)
+    monkeypatch.setattr(scaling.analysis.forecasting, "forecast", no_fit)
     with pytest.raises(ValueError, match=match):
         econ.run_plan(**kwargs)
 
 
 def test_run_plan_passes_fitted_shapes_to_the_forecast(monkeypatch):
-    import scaling.forecasting
+    import scaling.analysis.forecasting
 
     seen = {}
 
@@ -177,7 +177,7 @@ def test_run_plan_passes_fitted_shapes_to_the_forecast(monkeypatch):
         seen.update(kw)
         raise Stop
 
-    monkeypatch.setattr(scaling.forecasting, "forecast", spy)
+    monkeypatch.setattr(scaling.analysis.forecasting, "forecast", spy)
     with pytest.raises(Stop):
         econ.run_plan(fits={"exponential_trend": "already fitted"})
     assert seen["fits"] == {"exponential_trend": "already fitted"}

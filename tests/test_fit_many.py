@@ -83,20 +83,18 @@ def test_vmap_mode_agrees_with_map_mode(batch):
 
 def test_engine_agrees_with_numpyro_mcmc():
     """Same model through numpyro's MCMC front end gives the same posterior (within MC error)."""
-    from functools import partial
 
     import jax.numpy as jnp
     from numpyro.infer import MCMC, NUTS
 
-    from scaling.models.likelihoods import resolve_model
-    from scaling.models.model import scaling_model
+    from scaling.models.model import resolve
 
     d = problems(sizes=(30,))["p0"]
     dt = scaling.fit(d, "power_law", x="flop", y="loss", num_warmup=500, num_samples=1000, num_chains=2, seed=3)
-    law, lik = resolve_model("power_law", None, None)
-    prep = scaling.prepare(d, law, lik, x="flop", y="loss")
+    model = resolve("power_law")
+    prep = scaling.prepare(d, model, x="flop", y="loss")
     mcmc = MCMC(
-        NUTS(partial(scaling_model, law, lik)),
+        NUTS(model.numpyro()),
         num_warmup=500,
         num_samples=1000,
         num_chains=2,
@@ -130,7 +128,7 @@ def test_bad_arguments():
         with pytest.raises(ValueError, match="JAX finds no accelerator.*device='auto'"):
             scaling.fit(problems()["p0"], "power_law", x="flop", y="loss", device="accelerator", **SETTINGS)
         with pytest.raises(ValueError, match="JAX finds no accelerator"):  # before any chunk is tried
-            scaling.fit_many(problems(), "power_law", x="flop", y="loss", device="accelerator", chunk_size=1)
+            scaling.fit_survey(problems(), "power_law", x="flop", y="loss", device="accelerator", chunk_size=1)
 
 
 def test_platform_keeps_small_batches_on_the_cpu(monkeypatch):
@@ -190,13 +188,13 @@ def test_chunked_jobs_pick_the_device_once(batch, monkeypatch):
 
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
     monkeypatch.setattr(engine, "run", record)
-    chunked = scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, chunk_size=1, **SETTINGS)
+    chunked = scaling.fit_survey(data, "power_law", x="flop", y="loss", keys=keys, chunk_size=1, **SETTINGS)
     np.testing.assert_array_equal(chunked.posterior["alpha"].values, fit.posterior["alpha"].values)
     assert sent == ["cpu"] * 3
     monkeypatch.setattr(devices, "CPU_RUNS_PER_DEVICE", 3 / len(jax.devices("cpu")))  # limit: 3 runs
     assert devices.platform(2) == "cpu" and devices.platform(6) == "gpu"
     sent.clear()
-    chunked = scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, chunk_size=1, **SETTINGS)
+    chunked = scaling.fit_survey(data, "power_law", x="flop", y="loss", keys=keys, chunk_size=1, **SETTINGS)
     assert sent == ["accelerator"] * 3
     np.testing.assert_array_equal(chunked.posterior["alpha"].values, fit.posterior["alpha"].values)
 
@@ -305,9 +303,9 @@ def test_beta_replicates_drawn_on_the_device_off_cpu(monkeypatch):
 def test_engine_logs_its_phases_at_info(batch, caplog):
     """At INFO the engine logs each phase's seconds per device as it ends (compile, init, sampling, ...)."""
     data, keys, _ = batch
-    with caplog.at_level(logging.INFO, logger="scaling.engine"):
+    with caplog.at_level(logging.INFO, logger="scaling.infer.engine"):
         scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, **SETTINGS)
-    lines = [r.getMessage() for r in caplog.records if r.name == "scaling.engine"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "scaling.infer.engine"]
     found = [re.fullmatch(r"(\S+) \((\d+) runs x 400 steps, map mode\): ([a-z ]+) [\d.]+ s", line) for line in lines]
     assert lines and all(found), lines
     by_device = {}

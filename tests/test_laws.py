@@ -97,18 +97,22 @@ def test_likelihood_law_compatibility():
         get_likelihood("poisson")
 
 
-def test_no_module_shadows_an_exported_name():
-    """``scaling.predict`` must be the function whatever was imported first."""
+def test_public_namespace_is_explicit_and_no_module_shadows_a_name():
+    """Every name in ``scaling.__all__`` is defined by ``import scaling`` itself (editors see it), the
+    subpackages are attributes, and ``scaling.predict`` is the function whatever was imported first."""
     import importlib
+    import inspect
     import pkgutil
 
     import scaling
 
-    modules = {m.name for m in pkgutil.iter_modules(scaling.__path__)}
-    assert not modules & set(scaling._EXPORTS), modules & set(scaling._EXPORTS)
-    for name, module in scaling._EXPORTS.items():
-        importlib.import_module(f"scaling.{module}")
-        assert getattr(scaling, name) is getattr(importlib.import_module(f"scaling.{module}"), name)
+    assert all(hasattr(scaling, name) for name in scaling.__all__)
+    assert scaling.analysis.forecasting.forecast is scaling.forecast
+    for sub in ("models", "data", "infer", "analysis", "planning", "plots", "studies"):
+        package = importlib.import_module(f"scaling.{sub}")
+        modules = {m.name for m in pkgutil.iter_modules(package.__path__)}
+        shadowed = {n for n in modules & set(package.__all__) if not inspect.ismodule(getattr(package, n))}
+        assert not shadowed, (sub, shadowed)
 
 
 def test_beta_log_density_written_out_equals_numpyro():

@@ -45,9 +45,11 @@ def test_shipped_spec_runs_and_reports(spec, tmp_path):
             assert (out / "elasticity.png").stat().st_size > 0 and (out / "elasticity.pdf").exists()
     if "forecast" in parsed:
         assert (out / "fan.png").exists() and (out / "crossing_quantiles.csv").exists()
-    if "compare" in parsed:
-        assert (out / "comparison.csv").exists()
-        assert (out / "comparison.png").stat().st_size > 0 and (out / "comparison.pdf").exists()
+    if "compare" in parsed:  # at these short test settings a shape may fail the gate: then no numbers, and why
+        if (out / "comparison.csv").exists():
+            assert (out / "comparison.png").stat().st_size > 0 and (out / "comparison.pdf").exists()
+        else:
+            assert "comparison unreliable:" in html and "failed diagnostics" in html
     if "plan" in parsed:
         for name in PLAN_OUTPUTS:
             assert (out / name).stat().st_size > 0, name

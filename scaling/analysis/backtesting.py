@@ -33,13 +33,13 @@ import pandas as pd
 
 from scaling.analysis.diagnostics import diagnose
 from scaling.analysis.prediction import predict, transform_inputs
-from scaling.data.prepare import as_frame, prepare
+from scaling.data.preparation import as_frame, prepare
 from scaling.data.tables import to_decimal_year
 from scaling.errors import DataError
 from scaling.infer.bayes import fit
 from scaling.infer.point import fit_point
 from scaling.models.law import Law
-from scaling.models.likelihoods import resolve_model
+from scaling.models.model import resolve
 
 METHODS = ("bayes", "huber", "least_squares")
 
@@ -214,10 +214,11 @@ def backtest(
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ValueError(f"Unknown backtest method(s) {sorted(unknown)}; choose from {list(METHODS)}.")
-    law_obj, lik = resolve_model(law, likelihood, priors, law_options)
+    model = resolve(law, likelihood, priors=priors, options=law_options)
+    law_obj, lik = model.law, model.likelihood
     df = as_frame(data)
     xs = [x] if isinstance(x, str) else list(x)
-    prep = prepare(df, law_obj, lik, x=xs, y=y, where=where, dropna=dropna, units=units)  # validate everything once
+    prep = prepare(df, model, x=xs, y=y, where=where, dropna=dropna, units=units)  # validate everything once
     df = df.loc[prep.rows]
     split = _split_values(df, law_obj, xs, split_on)
     fit_kwargs = {"seed": seed, **(fit_kwargs or {})}
@@ -236,7 +237,7 @@ def backtest(
         for method in methods:
             status, draws = "ok", None
             if method == "bayes":
-                f = fit(train, law_obj, x=xs, y=y, likelihood=lik, units=units, **fit_kwargs)
+                f = fit(train, model, x=xs, y=y, units=units, **fit_kwargs)
                 status = diagnose(f).status
                 kind = "mean" if lik.counts else "predictive"
                 draws = predict(f, x_test, kind=kind, seed=seed)

@@ -128,7 +128,7 @@ def marginal_returns(fit: xr.DataTree, grid: Any = None, n_grid: int = 50) -> xr
     ``elasticity`` (or ``growth_rate``) and, where the law has E, ``elasticity_reducible``,
     each with dims ``(*sample_dims, grid)``; coordinate ``x`` on ``grid``.
     """
-    law, _ = model_from_fit(fit)
+    law = model_from_fit(fit).law
     if "problem" in fit["posterior"].dims:
         raise ValueError("returns works on one problem; use scaling.select_problem(fit, name) first.")
     const = fit["constant_data"]
@@ -180,7 +180,7 @@ def returns(
     gate = diagnose(fit)
     if not gate.ok:
         return fit, Verdict("unreliable", f"unreliable: {gate.reasons[0]}", details={"reasons": gate.reasons})
-    law, lik = model_from_fit(fit)
+    law = model_from_fit(fit).law
     dt = marginal_returns(fit, grid)
     der = dt["derived"].to_dataset()
     dims = [d for d in der["mu"].dims if d != "grid"]
@@ -201,7 +201,7 @@ def returns(
     if baseline is not None:
         from scaling.analysis.comparison import compare
 
-        base_law = model_from_fit(baseline)[0]
+        base_law = model_from_fit(baseline).law
         if base_law.name not in CONSTANT_BY_CONSTRUCTION:
             raise ValueError(
                 f"baseline must be a constant-returns law {CONSTANT_BY_CONSTRUCTION}; got {base_law.name!r}."

@@ -29,7 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from scaling.analysis.prediction import model_from_fit, predict
-from scaling.data.prepare import as_frame
+from scaling.data.preparation import as_frame
 from scaling.data.tables import to_decimal_year
 
 SHAPES = ("exponential_trend", "quadratic_trend", "logistic_trend")
@@ -90,7 +90,7 @@ def compose(capability_fit: xr.DataTree, compute_draws: np.ndarray, *, seed: int
     Each compute trajectory draw is paired with a random draw of the capability
     fit (independent posteriors), so both uncertainties propagate.
     """
-    law, _ = model_from_fit(capability_fit)
+    law = model_from_fit(capability_fit).law
     if len(law.inputs) != 1 or law.inputs[0].transform != "log10":
         raise ValueError(f"compose needs a capability law of one compute input; {law.name!r} is not.")
     const = capability_fit["constant_data"]

@@ -13,17 +13,25 @@ import pandas as pd
 import xarray as xr
 
 from scaling.models.law import Law
-from scaling.models.laws import law_from_spec
-from scaling.models.likelihoods import Likelihood, get_likelihood
+from scaling.models.model import Model, model_from_spec
 
 
-def model_from_fit(fit: xr.DataTree) -> tuple[Law, Likelihood | None]:
-    """The law (and likelihood; None for point fits) a saved fit was made with."""
+def model_from_fit(fit: xr.DataTree) -> Model:
+    """The :class:`~scaling.models.model.Model` a saved fit was made with (rebuilt from its spec).
+
+    For point fits the likelihood is the residuals' scatter model (lognormal for positive laws,
+    normal for scores); the fit itself minimised a Huber loss (see :func:`scaling.fit_point`).
+    """
     spec = json.loads(fit.attrs["spec"])
-    law = law_from_spec(spec["law"])
-    lk = spec["likelihood"]
-    lik = None if lk["name"] == "huber" else get_likelihood(lk["name"], lk.get("priors"))
-    return law, lik
+    if spec["likelihood"]["name"] == "huber":  # point fits saved before the scatter model was recorded
+        law = model_from_spec({**spec, "likelihood": {"name": "normal"}}).law
+        spec["likelihood"] = {"name": "lognormal" if law.log_output else "normal"}
+    return model_from_spec(spec)
+
+
+def is_point_fit(fit: xr.DataTree) -> bool:
+    """Whether ``fit`` is a point fit (:func:`scaling.fit_point`: best fit and bootstrap replicates)."""
+    return fit.attrs.get("kind") == "point" or "sample" in fit["posterior"].dims
 
 
 def transform_inputs(law: Law, x: Mapping[str, Any] | Any) -> dict[str, np.ndarray]:
@@ -78,7 +86,9 @@ def predict(
         raise ValueError(f"The 'kind' parameter of predict must be 'mean' or 'predictive'. Got {kind!r}.")
     if "problem" in fit[group].dims:
         raise ValueError("predict works on one problem; select it first: fit.sel(problem=name).")
-    law, lik = model_from_fit(fit)
+    model = model_from_fit(fit)
+    law = model.law
+    lik = None if is_point_fit(fit) else model.likelihood
     if kind == "predictive" and (lik is None or lik.counts):
         raise ValueError("kind='predictive' needs a Bayesian fit with a continuous likelihood; use kind='mean'.")
     const = fit["constant_data"]
@@ -98,7 +108,7 @@ def predict(
 
 
 @lru_cache(maxsize=64)
-def _predictor(law: Law, lik: Likelihood | None, kind: str):
+def _predictor(law: Law, lik: Any, kind: str):
     """Program ``(theta {param: (S,)}, seed, u {input: (G,)}, y_scale) -> (S, G)``: the law's mean
     (``kind="mean"``) or one draw of ``y`` from ``lik`` (``"predictive"``, draw s with the s-th key
     split from ``seed``) for each of the S parameter draws at each grid point. Jitted once per

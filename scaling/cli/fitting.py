@@ -157,8 +157,8 @@ def fit_many_cmd(
 ) -> None:
     """Fit one law to every group of a table (survey scale): chunks saved as they finish, resumable."""
     with user_errors():
-        from scaling.data.prepare import as_frame
-        from scaling.infer.bayes import fit_many
+        from scaling.data.preparation import as_frame
+        from scaling.infer.survey import fit_survey
         from scaling.studies.spec import fit_kwargs, load_spec
 
         s = load_spec(spec)
@@ -170,7 +170,7 @@ def fit_many_cmd(
             raise typer.BadParameter(f"{spec}: [data] by: no column {d['by']!r}; columns: {', '.join(df.columns)}.")
         groups = {str(k): g.reset_index(drop=True) for k, g in df.groupby(d["by"], sort=False)}
         folder = Path(out or s.get("outputs", {}).get("dir", f"results/{spec.stem}"))
-        tree = fit_many(
+        tree = fit_survey(
             groups,
             m["law"],
             backend=backend,

@@ -2,7 +2,7 @@
 public datasets, and ``prepare``, which joins a table to a model."""
 
 from scaling.data import registry
-from scaling.data.prepare import Prepared, as_frame, prepare
+from scaling.data.preparation import Prepared, as_frame, prepare
 from scaling.data.registry import data_dir
 from scaling.data.tables import read_table, to_decimal_year
 from scaling.errors import DataError

@@ -3,5 +3,6 @@ multi-start, bootstrap), device choice and survey-scale chunked runs."""
 
 from scaling.infer.bayes import fit, fit_many, select_problem
 from scaling.infer.point import fit_point, hoffmann_grid
+from scaling.infer.survey import fit_survey
 
-__all__ = ["fit", "fit_many", "fit_point", "hoffmann_grid", "select_problem"]
+__all__ = ["fit", "fit_many", "fit_point", "fit_survey", "hoffmann_grid", "select_problem"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import jax
@@ -20,11 +19,13 @@ import numpy as np
 import xarray as xr
 
 from scaling.checks import check_int
-from scaling.data.prepare import Prepared, prepare
+from scaling.data.preparation import Prepared, prepare
+from scaling.errors import DataError, ScalingError
 from scaling.infer import devices, engine
-from scaling.infer.results import _to_datatree
+from scaling.infer.results import to_datatree
 from scaling.models.law import Law
-from scaling.models.likelihoods import Likelihood, resolve_model
+from scaling.models.likelihoods import Likelihood
+from scaling.models.model import Model, resolve
 
 
 def pad_length(n: int) -> int:
@@ -54,7 +55,7 @@ def _stack(problems: Sequence[Prepared], law: Law, length: int) -> dict[str, Any
     return jax.tree.map(jnp.asarray, data)
 
 
-def _progress(total: int, enabled: bool | None, label: str, unit: str = "steps"):
+def progress_bar(total: int, enabled: bool | None, label: str, unit: str = "steps"):
     """A rich progress bar counting ``unit`` (NUTS steps, chunks), or None when not interactive."""
     if enabled is None:
         enabled = sys.stderr.isatty()
@@ -74,21 +75,20 @@ def _progress(total: int, enabled: bool | None, label: str, unit: str = "steps")
     return bar, lambda n: bar.advance(task, n)
 
 
-def _sample(problems, law, lik, keys, *, num_chains, settings, progress, length=None, device="auto"):
+def _sample(problems, model: Model, keys, *, num_chains, settings, progress, length=None, device="auto"):
     """Run the engine on problems x chains; arrays shaped (problem, chain, draw, ...)."""
     length = length or pad_length(max(p.n for p in problems))
-    data = _stack(problems, law, length)
+    data = _stack(problems, model.law, length)
     n_prob = len(problems)
     flat = jax.tree.map(lambda a: jnp.repeat(a, num_chains, axis=0), data)
     chain_keys = jax.vmap(lambda k: jax.random.split(k, num_chains))(keys).reshape((n_prob * num_chains,))
     total = (settings["num_warmup"] + settings["num_samples"]) * n_prob * num_chains
-    bar, advance = _progress(total, progress, f"NUTS {law.name}")
+    bar, advance = progress_bar(total, progress, f"NUTS {model.name}")
     if bar is not None:
         bar.start()
     try:
         out = engine.run(
-            law,
-            lik,
+            model,
             flat,
             chain_keys,
             **settings,
@@ -101,10 +101,9 @@ def _sample(problems, law, lik, keys, *, num_chains, settings, progress, length=
     return {k: v.reshape((n_prob, num_chains) + v.shape[1:]) for k, v in out.items()}
 
 
-def _spec(law, lik, columns, settings, num_chains) -> dict[str, Any]:
+def fit_spec(model: Model, columns, settings, num_chains) -> dict[str, Any]:
     return {
-        "law": law.spec(),
-        "likelihood": {"name": lik.name, "priors": {p.name: p.prior.to_dict() for p in lik.params}},
+        **model.spec(),
         "columns": columns,
         "sampler": dict(settings, num_chains=num_chains),
     }
@@ -132,9 +131,9 @@ def _settings(
     }
 
 
-def fit_many(
+def batch_inputs(
     datasets: Mapping[str, Any] | Sequence[Any],
-    law: str | Law,
+    law: str | Law | Model,
     *,
     x: str | Sequence[str],
     y: str,
@@ -155,15 +154,45 @@ def fit_many(
     dense_mass: bool = True,
     batch_mode: str = "auto",
     device: str = "auto",
+    caller: str = "fit_many",
+) -> dict[str, Any]:
+    """:func:`fit_many`'s arguments checked and resolved once (shared with :func:`scaling.infer.survey.fit_survey`):
+    the named datasets, the :class:`~scaling.models.model.Model`, the data-preparation arguments, one
+    key per dataset and the sampler settings."""
+    items = [(str(k), d) for k, d in (datasets.items() if isinstance(datasets, Mapping) else enumerate(datasets))]
+    if not items:
+        raise ScalingError(f"{caller} needs at least one dataset.")
+    settings = _settings(
+        caller, num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device
+    )
+    model = resolve(law, likelihood, priors=priors, options=law_options)
+    prep = {"x": x, "y": y, "n_trials": n_trials, "dropna": dropna, "where": where, "units": units}
+    if keys is None:
+        keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(len(items)))
+    elif keys.shape[0] != len(items):
+        raise ScalingError(f"keys must have one key per dataset ({len(items)}). Got shape {keys.shape}.")
+    return {
+        "items": items,
+        "model": model,
+        "prep": prep,
+        "keys": keys,
+        "settings": settings,
+        "num_chains": int(num_chains),
+        "seed": seed,
+        "device": device,
+    }
+
+
+def fit_many(
+    datasets: Mapping[str, Any] | Sequence[Any],
+    law: str | Law | Model,
+    *,
+    x: str | Sequence[str],
+    y: str,
     progress: bool | None = None,
-    backend: str = "local",
-    chunk_size: int | None = None,
-    out_dir: str | Path | None = None,
-    resume: bool = False,
-    retries: int = 1,
-    address: str | None = None,
+    **options: Any,
 ) -> xr.DataTree:
-    """Fit one law to many independent datasets with one compiled sampler.
+    """Fit one law to many independent datasets with one compiled sampler, in memory.
 
     Each dataset is validated and normalised on its own (own centre and
     ``y_scale``), padded with a mask to a bucketed common length, and all
@@ -171,79 +200,52 @@ def fit_many(
     lock-step on accelerators, ``lax.map``-ped on CPU (``batch_mode``); with
     ``device="auto"``, a batch small enough to finish sooner on the CPU runs there
     (see :func:`fit`). A second call with the same law, settings and bucketed shapes
-    compiles nothing.
+    compiles nothing. For surveys too large for memory, or on a Ray cluster, use
+    :func:`scaling.infer.survey.fit_survey` (chunks saved as they finish, resumable).
 
     Parameters
     ----------
     datasets : mapping name -> data, or a sequence of data (DataFrame, CSV path, dict).
-    law, x, y, likelihood, priors, law_options, n_trials, dropna, where, units : as in :func:`fit`.
-    keys : optional per-problem PRNG keys, shape (problem,); default
-        ``fold_in(key(seed), i)`` for problem i (so problem i of a batch equals
-        :func:`fit` with ``rng_key`` set to that key).
-    backend : ``"local"`` (this process, every local device) or ``"ray"`` (chunks as Ray
-        tasks on a cluster; ``pip install scaling[ray]``). See :mod:`scaling.distributed`.
-    device : as in :func:`fit`; in chunks, ``"auto"`` is decided once for the whole job: locally by
-        its total runs, so every chunk runs where a one-piece call would and gives the same draws;
-        on Ray, on the tasks' GPUs where the cluster has them.
-    chunk_size, out_dir, resume, retries, address : survey-scale runs: problems go in
-        chunks of ``chunk_size``; each finished chunk is saved in ``out_dir`` as it
-        completes; ``resume=True`` continues a killed job without refitting saved
-        chunks; a failing chunk is retried ``retries`` times, then reported in the
-        result's ``failed`` attribute while the others finish; ``address`` is the Ray
-        cluster's (default: a local instance).
+    law, x, y, progress : as in :func:`fit`.
+    **options : the other arguments of :func:`fit` (``likelihood, priors, law_options, n_trials,
+        dropna, where, units``, the sampler settings, ``seed``, ``device``), and ``keys``: optional
+        per-problem PRNG keys, shape (problem,); default ``fold_in(key(seed), i)`` for problem i
+        (so problem i of a batch equals :func:`fit` with ``rng_key`` set to that key).
 
     Returns
     -------
     DataTree with dims ``(chain, draw, problem)`` in ``posterior``, ``(chain,
     draw, point, problem)`` in ``log_likelihood`` (NaN at padded points).
-    """
-    items = list(datasets.items()) if isinstance(datasets, Mapping) else list(enumerate(datasets))
-    if not items:
-        raise ValueError("fit_many needs at least one dataset.")
-    settings = _settings(
-        "fit_many", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device
-    )
-    model = {"law": law, "likelihood": likelihood, "priors": priors, "law_options": law_options}
-    law_obj, lik = resolve_model(**model)
-    prep = {"x": x, "y": y, "n_trials": n_trials, "dropna": dropna, "where": where, "units": units}
-    if keys is None:
-        keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(len(items)))
-    elif keys.shape[0] != len(items):
-        raise ValueError(f"keys must have one key per dataset ({len(items)}). Got shape {keys.shape}.")
-    if backend != "local" or chunk_size is not None or out_dir is not None:
-        from scaling.infer.survey import fit_chunked
 
-        return fit_chunked(
-            items,
-            model,
-            prep,
-            keys,
-            law=law_obj,
-            lik=lik,
-            settings=settings,
-            num_chains=num_chains,
-            seed=seed,
-            backend=backend,
-            chunk_size=chunk_size,
-            out_dir=out_dir,
-            resume=resume,
-            retries=retries,
-            address=address,
-            progress=progress,
-            device=device,
-        )
-    problems = [prepare(d, law_obj, lik, **prep) for _, d in items]
-    names = [str(k) for k, _ in items]
+    Raises
+    ------
+    DataError : naming the dataset (its key) when one of them is invalid.
+    """
+    b = batch_inputs(datasets, law, x=x, y=y, **options)
+    problems = []
+    for name, d in b["items"]:
+        try:
+            problems.append(prepare(d, b["model"], **b["prep"]))
+        except DataError as e:
+            raise DataError(f"fit_many: dataset {name!r}: {e}") from None
+    names = [name for name, _ in b["items"]]
     return fit_prepared(
-        problems, names, law_obj, lik, keys, settings=settings, num_chains=num_chains, seed=seed, device=device
+        problems,
+        names,
+        b["model"],
+        b["keys"],
+        settings=b["settings"],
+        num_chains=b["num_chains"],
+        seed=b["seed"],
+        progress=progress,
+        device=b["device"],
     )
 
 
 def fit_prepared(
     problems: Sequence[Prepared],
     names: Sequence[str],
-    law: Law,
-    lik: Likelihood,
+    model: Model,
     keys: jax.Array,
     *,
     settings: dict[str, Any],
@@ -258,8 +260,7 @@ def fit_prepared(
     dim) can be fixed so that chunks of a larger batch match a one-piece run exactly."""
     out = _sample(
         problems,
-        law,
-        lik,
+        model,
         keys,
         num_chains=num_chains,
         settings=settings,
@@ -267,13 +268,13 @@ def fit_prepared(
         length=length,
         device=device,
     )
-    spec = _spec(law, lik, problems[0].columns, settings, num_chains)
-    return _to_datatree(out, problems, law, lik, names=list(names), spec=spec, seed=seed, single=False, n_max=n_max)
+    spec = fit_spec(model, problems[0].columns, settings, num_chains)
+    return to_datatree(out, problems, model, names=list(names), spec=spec, seed=seed, single=False, n_max=n_max)
 
 
 def fit(
     data: Any,
-    law: str | Law,
+    law: str | Law | Model,
     *,
     x: str | Sequence[str],
     y: str,
@@ -344,14 +345,14 @@ def fit(
     settings = _settings(
         "fit", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device
     )
-    law_obj, lik = resolve_model(law, likelihood, priors, law_options)
-    prepared = prepare(data, law_obj, lik, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where, units=units)
+    model = resolve(law, likelihood, priors=priors, options=law_options)
+    prepared = prepare(data, model, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where, units=units)
     key = jax.random.fold_in(jax.random.key(seed), 0) if rng_key is None else rng_key
     out = _sample(
-        [prepared], law_obj, lik, key[None], num_chains=num_chains, settings=settings, progress=progress, device=device
+        [prepared], model, key[None], num_chains=num_chains, settings=settings, progress=progress, device=device
     )
-    spec = _spec(law_obj, lik, prepared.columns, settings, num_chains)
-    return _to_datatree(out, [prepared], law_obj, lik, names=["0"], spec=spec, seed=seed, single=True)
+    spec = fit_spec(model, prepared.columns, settings, num_chains)
+    return to_datatree(out, [prepared], model, names=["0"], spec=spec, seed=seed, single=True)
 
 
 def select_problem(fit: xr.DataTree, problem: Any) -> xr.DataTree:

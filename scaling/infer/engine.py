@@ -1,7 +1,7 @@
 """The compiled NUTS engine behind :func:`scaling.fit` and :func:`scaling.fit_many`.
 
 numpyro's functional ``hmc(potential_fn_gen=..., algo="NUTS")`` kernel is jitted
-**once** per (law, likelihood, sampler settings) and mapped over a flat batch of
+**once** per (model, sampler settings) and mapped over a flat batch of
 ``problem x chain`` runs. Where the batch runs is chosen by its size (:func:`scaling.devices.platform`,
 ``device="auto"``): on a machine with a GPU, a batch of at most :data:`~scaling.devices.CPU_RUNS_PER_DEVICE`
 runs per CPU device (a single fit, a few problems) runs on the CPU, which finishes it
@@ -34,7 +34,7 @@ persistent compilation cache (:func:`scaling.enable_compilation_cache`) skips th
 Memory: a run's sampler state is a few floats; its draws stay on the device until
 the end (``runs x steps x parameters``); ``finish`` builds the pointwise
 log-likelihood and replicated y in batches of runs of at most
-:data:`FINISH_ELEMENTS` values in vmap mode. ``fit_many(chunk_size=...)`` bounds
+:data:`FINISH_ELEMENTS` values in vmap mode. ``fit_survey(chunk_size=...)`` bounds
 everything, host memory included, to one chunk of problems. With
 ``logging.getLogger("scaling.engine")`` at INFO, each device's phases are logged
 with their seconds as they end (compile, init, sampling, finish, to host).
@@ -53,8 +53,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from scaling.infer.devices import local_devices, on_devices, platform
-from scaling.models.law import Law
 from scaling.models.likelihoods import Likelihood
+from scaling.models.model import Model
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +120,7 @@ def chunk_size(total: int, target_chunks: int = 20) -> int:
 
 @lru_cache(maxsize=64)
 def kernels(
-    law: Law,
-    likelihood: Likelihood,
+    model: Model,
     num_warmup: int,
     chunk: int,
     max_tree_depth: int,
@@ -142,9 +141,7 @@ def kernels(
     from numpyro.infer.hmc import hmc
     from numpyro.infer.util import constrain_fn, initialize_model, potential_energy
 
-    from scaling.models.model import build_model
-
-    model = build_model(law, likelihood)
+    likelihood, model = model.likelihood, model.numpyro()  # from here on, the numpyro model function
 
     def potential_gen(**data):
         return lambda z: potential_energy(model, (), data, z)
@@ -254,8 +251,7 @@ def host_beta(keys: Any, params: np.ndarray) -> np.ndarray:
 
 
 def run(
-    law: Law,
-    likelihood: Likelihood,
+    model: Model,
     data: dict[str, Any],
     keys: jax.Array,
     *,
@@ -282,8 +278,8 @@ def run(
     total = num_warmup + num_samples
     chunk = chunk_size(total)
     devices = local_devices(where)[: len(keys)]
-    host_yrep = yrep_on_host(likelihood, devices[0])
-    spec = (law, likelihood, num_warmup, chunk, max_tree_depth, float(target_accept), bool(dense_mass), mode, host_yrep)
+    host_yrep = yrep_on_host(model.likelihood, devices[0])
+    spec = (model, num_warmup, chunk, max_tree_depth, float(target_accept), bool(dense_mass), mode, host_yrep)
     (data, keys), n_runs = pad_runs((data, keys), len(devices))
     n_shares = len(devices)
     # share i takes runs i, i + n_shares, ...: the problems' chains are spread over the shares, so the

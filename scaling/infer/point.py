@@ -31,7 +31,7 @@ import numpy as np
 import xarray as xr
 
 from scaling.checks import check_int
-from scaling.data.prepare import prepare
+from scaling.data.preparation import prepare
 from scaling.infer.devices import check_device, local_devices, on_devices, platform
 from scaling.infer.lbfgs import (
     CHUNK,
@@ -47,7 +47,8 @@ from scaling.infer.lbfgs import (
     _unconstrain,
 )
 from scaling.models.law import Law
-from scaling.models.likelihoods import get_likelihood, resolve_model
+from scaling.models.likelihoods import get_likelihood
+from scaling.models.model import Model, resolve
 from scaling.provenance import root_attrs
 
 
@@ -178,10 +179,11 @@ def fit_point(
     check_device(device, "fit_point")
     if slots is not None:
         check_int("slots", slots, 1, "fit_point")
-    law_obj = resolve_model(law, None, priors, law_options)[0]
-    # Huber loss needs y > 0 (positive laws, on log y) or finite scores; no likelihood's extra rules apply
-    lik = get_likelihood("lognormal" if law_obj.log_output else "normal")
-    prep = prepare(data, law_obj, lik, x=x, y=y, dropna=dropna, where=where, units=units)
+    law_obj = resolve(law, priors=priors, options=law_options).law
+    # the scatter model of the residuals: lognormal (log y) for positive laws, normal for scores. Huber's
+    # loss needs y > 0 (positive laws, on log y) or finite scores; no likelihood's extra rules apply
+    model = Model(law_obj, get_likelihood("lognormal" if law_obj.log_output else "normal"))
+    prep = prepare(data, model, x=x, y=y, dropna=dropna, where=where, units=units)
     n_first = n_starts if init is None else max((np.size(v) for v in init.values()), default=1)
     polished = n_first if polish_starts is None else min(n_first, polish_starts)
     # the draws, screening and transforms run where the fit to the data is solved (bootstrap replicates
@@ -242,8 +244,7 @@ def fit_point(
         theta_best = _constrain(law_obj, z[[best]], prep)
         theta = _constrain(law_obj, samples["z"], prep)
     spec = {
-        "law": law_obj.spec(),
-        "likelihood": {"name": "huber", "priors": {}},
+        **model.spec(),
         "columns": prep.columns,
         "point": {
             "delta": float(delta),
@@ -299,6 +300,6 @@ def _point_datatree(theta, theta_best, samples, best_loss, prep, spec, seed) -> 
     dt = xr.DataTree.from_dict(
         {"posterior": post, "point_estimate": best, "fit_stats": stats, "observed_data": obs, "constant_data": const}
     )
-    dt.attrs.update(root_attrs(spec, [prep], seed))
+    dt.attrs.update(root_attrs(spec, [prep], seed, single=True))
     dt.attrs["kind"] = "point"
     return dt

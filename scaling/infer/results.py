@@ -25,12 +25,12 @@ SAMPLE_STAT_NAMES = {
 }
 
 
-def _to_datatree(out, problems, law, lik, *, names, spec, seed, single, n_max=None) -> xr.DataTree:
+def to_datatree(out, problems, model, *, names, spec, seed, single, n_max=None) -> xr.DataTree:
     """Assemble the DataTree; ``single`` drops the problem dim and the padding."""
     import arviz_base as azb
 
     n_max = n_max or max(p.n for p in problems)
-    param_names = [*law.param_names, *lik.param_names, *law.physical_names]
+    param_names = [*model.param_names, *model.law.physical_names]
 
     def last(a: np.ndarray) -> np.ndarray:  # (problem, chain, draw, ...) -> (chain, draw, ..., problem)
         return a[0] if single else np.moveaxis(a, 0, -1)
@@ -65,7 +65,7 @@ def _to_datatree(out, problems, law, lik, *, names, spec, seed, single, n_max=No
     dims |= {k: trailing for k in groups["constant_data"] if k not in dims}
     coords = {"point": np.arange(n_max)} | ({} if single else {"problem": list(names)})
     dt = azb.from_dict(groups, dims=dims, coords=coords)
-    dt.attrs.update(root_attrs(spec, problems, seed))
+    dt.attrs.update(root_attrs(spec, problems, seed, single=single))
     if single:
         dt["observed_data"] = dt["observed_data"].to_dataset().assign_coords(row=("point", problems[0].rows))
     return dt

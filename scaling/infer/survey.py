@@ -1,8 +1,8 @@
-"""Survey-scale :func:`~scaling.fit_many`: chunks that survive a kill, and a Ray backend.
+"""Survey-scale fits: :func:`fit_survey` is :func:`~scaling.fit_many` in chunks that survive a kill,
+on this machine or on a Ray cluster.
 
-``fit_many(..., chunk_size=..., out_dir=..., resume=..., backend="local" | "ray")``
-lands here. The validated problems are cut into chunks of ``chunk_size``; each
-chunk is one call of the compiled batched sampler (:func:`scaling.inference.fit_prepared`),
+The validated problems are cut into chunks of ``chunk_size``; each chunk is one call of the
+compiled batched sampler (:func:`scaling.infer.bayes.fit_prepared`),
 run in this process (``"local"``, on every local device) or as a Ray task that
 asks for one GPU where the cluster has them, else one CPU. Every chunk is padded
 to the batch's common length and keeps its problems' own PRNG keys, and with
@@ -34,7 +34,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,13 @@ import numpy as np
 import xarray as xr
 
 from scaling import io
-from scaling.data.prepare import Prepared, prepare
-from scaling.errors import DataError
+from scaling.checks import check_int
+from scaling.data.preparation import Prepared, prepare
+from scaling.errors import DataError, ScalingError
 from scaling.infer import devices
+from scaling.infer.bayes import batch_inputs, fit_prepared, fit_spec, pad_length, progress_bar
+from scaling.models.law import Law
+from scaling.models.model import Model
 from scaling.provenance import canonical_json, root_attrs, spec_id
 
 BACKENDS = ("local", "ray")
@@ -56,7 +60,7 @@ def run_chunk(
     problems: Sequence[Prepared],
     names: Sequence[str],
     key_data: np.ndarray,
-    model: dict[str, Any],
+    model: Model,
     settings: dict[str, Any],
     num_chains: int,
     seed: int,
@@ -65,16 +69,11 @@ def run_chunk(
     device: str = "auto",
 ) -> xr.DataTree:
     """Fit one chunk (the function a Ray task runs): ``fit_many``'s layout over its problems."""
-    from scaling.infer.bayes import fit_prepared
-    from scaling.models.likelihoods import resolve_model
-
-    law, lik = resolve_model(**model)
     keys = jax.random.wrap_key_data(jnp.asarray(key_data))
     return fit_prepared(
         problems,
         names,
-        law,
-        lik,
+        model,
         keys,
         settings=settings,
         num_chains=num_chains,
@@ -104,17 +103,12 @@ def combine(parts: Sequence[xr.DataTree], attrs: dict[str, Any]) -> xr.DataTree:
     return tree
 
 
-def fit_chunked(
-    items: list[tuple[Any, Any]],
-    model: dict[str, Any],
-    prep: dict[str, Any],
-    keys: jax.Array,
+def fit_survey(
+    datasets: Mapping[str, Any] | Sequence[Any],
+    law: str | Law | Model,
     *,
-    law: Any,
-    lik: Any,
-    settings: dict[str, Any],
-    num_chains: int,
-    seed: int,
+    x: str | Sequence[str],
+    y: str,
     backend: str = "local",
     chunk_size: int | None = None,
     out_dir: str | os.PathLike | None = None,
@@ -122,34 +116,50 @@ def fit_chunked(
     retries: int = 1,
     address: str | None = None,
     progress: bool | None = None,
-    device: str = "auto",
+    **options: Any,
 ) -> xr.DataTree:
-    """The chunked path of :func:`scaling.fit_many` (see the module docstring); ``law`` and
-    ``lik`` are ``model`` resolved (workers resolve ``model`` themselves)."""
-    from scaling.checks import check_int
-    from scaling.infer.bayes import _progress, _spec, pad_length
+    """:func:`scaling.fit_many` at survey scale: problems in chunks, each saved as it finishes,
+    resumable after a kill, on this machine or on a Ray cluster (see the module docstring).
 
+    Parameters
+    ----------
+    datasets, law, x, y, **options : as in :func:`scaling.fit_many`.
+    backend : ``"local"`` (this process, every local device) or ``"ray"`` (chunks as Ray
+        tasks on a cluster; ``pip install scaling[ray]``).
+    chunk_size : problems per chunk (default about an eighth of them, at most 256).
+    out_dir : folder where each finished chunk is saved as it completes (and the gathered ``fit.nc``).
+    resume : continue a killed job in ``out_dir`` without refitting its saved chunks.
+    retries : a failing chunk is retried this many times, then reported in the result's ``failed``
+        attribute while the others finish; a dataset that fails validation is reported the same way.
+    address : the Ray cluster's address (default: a local instance).
+    ``device="auto"`` (in ``options``) is decided once for the whole job: locally by its total runs,
+    so every chunk runs where a one-piece call would and gives the same draws; on Ray, on the
+    tasks' GPUs where the cluster has them.
+    """
+    b = batch_inputs(datasets, law, x=x, y=y, caller="fit_survey", **options)
+    items, model, prep, keys = b["items"], b["model"], b["prep"], b["keys"]
+    settings, num_chains, seed, device = b["settings"], b["num_chains"], b["seed"], b["device"]
     if backend not in BACKENDS:
-        raise ValueError(f"The 'backend' parameter of fit_many must be one of {BACKENDS}. Got {backend!r} instead.")
+        raise ScalingError(f"The 'backend' parameter of fit_survey must be one of {BACKENDS}. Got {backend!r} instead.")
     if chunk_size is not None:
-        chunk_size = check_int("chunk_size", chunk_size, 1, "fit_many")
-    retries = check_int("retries", retries, 0, "fit_many")
+        chunk_size = check_int("chunk_size", chunk_size, 1, "fit_survey")
+    retries = check_int("retries", retries, 0, "fit_survey")
     if resume and out_dir is None:
-        raise ValueError("resume=True needs out_dir: the folder of the job to continue.")
+        raise ScalingError("resume=True needs out_dir: the folder of the job to continue.")
     names = [str(k) for k, _ in items]
     key_data = np.asarray(jax.random.key_data(keys))
     problems, index, failed = [], [], []
     for i, (name, data) in enumerate(items):
         try:
-            problems.append(prepare(data, law, lik, **prep))
+            problems.append(prepare(data, model, **prep))
             index.append(i)
         except DataError as e:
-            failed.append({"problems": [name], "error": f"invalid data: {e}"})
+            failed.append({"problems": [name], "error": f"invalid data in dataset {name!r}: {e}"})
     if not problems:
-        raise DataError("fit_many: no dataset passed validation:\n" + "\n".join(f["error"] for f in failed[:10]))
+        raise DataError("fit_survey: no dataset passed validation:\n" + "\n".join(f["error"] for f in failed[:10]))
     size = chunk_size or min(256, max(1, math.ceil(len(problems) / 8)))
     length, n_max = pad_length(max(p.n for p in problems)), max(p.n for p in problems)
-    spec = _spec(law, lik, problems[0].columns, settings, num_chains)
+    spec = fit_spec(model, problems[0].columns, settings, num_chains)
     chunks = [list(range(s, min(s + size, len(problems)))) for s in range(0, len(problems), size)]
     job = {
         "spec": spec,
@@ -173,7 +183,7 @@ def fit_chunked(
             results[k] = saved
         else:
             todo.append(k)
-    bar, advance = _progress(len(chunks), progress, f"fit_many ({backend})", unit="chunks")
+    bar, advance = progress_bar(len(chunks), progress, f"fit_survey ({backend})", unit="chunks")
     if bar is not None:
         bar.start()
         advance(len(chunks) - len(todo))
@@ -204,15 +214,15 @@ def fit_chunked(
     if store is not None:
         store.report(failed)
     if not results:
-        raise RuntimeError("fit_many: every chunk failed:\n" + "\n".join(f["error"] for f in failed[:10]))
+        raise ScalingError("fit_survey: every chunk failed:\n" + "\n".join(f["error"] for f in failed[:10]))
     kept = [j for k in sorted(results) for j in chunks[k]]
-    attrs = root_attrs(spec, [problems[j] for j in kept], seed)
+    attrs = root_attrs(spec, [problems[j] for j in kept], seed, single=False)
     attrs["failed"] = canonical_json(failed)
     tree = combine([results[k] for k in sorted(results)], attrs)
     if failed:
         lost = sum(len(f["problems"]) for f in failed)
         warnings.warn(
-            f"fit_many: {lost} of {len(items)} problems failed and are not in the result "
+            f"fit_survey: {lost} of {len(items)} problems failed and are not in the result "
             f"(see the 'failed' attribute{' and ' + str(store.root / 'failed.json') if store else ''}): "
             + "; ".join(f"{', '.join(f['problems'][:3])}: {f['error'][:200]}" for f in failed[:3]),
             UserWarning,

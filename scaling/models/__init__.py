@@ -3,7 +3,8 @@ likelihoods, and the one numpyro model built from them."""
 
 from scaling.models.law import Input, Law, Param
 from scaling.models.laws import LAWS, get_law, law_from_spec
-from scaling.models.likelihoods import LIKELIHOODS, Likelihood, get_likelihood, resolve_model
+from scaling.models.likelihoods import LIKELIHOODS, Likelihood, get_likelihood
+from scaling.models.model import Model, model_from_spec, resolve
 from scaling.models.priors import Prior
 
 __all__ = [
@@ -17,5 +18,7 @@ __all__ = [
     "get_law",
     "get_likelihood",
     "law_from_spec",
-    "resolve_model",
+    "resolve",
+    "model_from_spec",
+    "Model",
 ]

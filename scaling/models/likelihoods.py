@@ -25,7 +25,6 @@ from typing import Any
 import jax.numpy as jnp
 
 from scaling.models.law import Law, Param, override_priors
-from scaling.models.laws import get_law
 from scaling.models.priors import Prior
 
 _EPS = 1e-6
@@ -150,20 +149,3 @@ def get_likelihood(likelihood: str | Likelihood, priors: Mapping[str, Prior | di
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"Unknown likelihood {likelihood!r}. Choose one of: {', '.join(LIKELIHOODS)}.")
     return LIKELIHOODS[likelihood].with_priors(priors)
-
-
-def resolve_model(
-    law: str | Law,
-    likelihood: str | Likelihood | None,
-    priors: Mapping[str, Any] | None,
-    law_options: Mapping[str, Any] | None = None,
-) -> tuple[Law, Likelihood]:
-    """Law and likelihood objects from names, with prior overrides split between them."""
-    base = get_law(law, **(law_options or {}))
-    lik = get_likelihood(likelihood or base.default_likelihood)
-    priors = dict(priors or {})
-    lik_names = set(lik.param_names)
-    base = base.with_priors({k: v for k, v in priors.items() if k not in lik_names})
-    lik = lik.with_priors({k: v for k, v in priors.items() if k in lik_names})
-    lik.check_law(base)
-    return base, lik

@@ -106,7 +106,7 @@ def run_plan(
     name, as :func:`~scaling.forecasting.forecast` takes them); only the others are fitted.
     """
     from scaling.analysis.forecasting import forecast
-    from scaling.data.prepare import as_frame
+    from scaling.data.preparation import as_frame
 
     # checked before any fitting (plan and generation_pnl check them again after minutes of sampling)
     _check_positive("lead_time", lead_time, "run_plan", allow_zero=True)

@@ -142,7 +142,7 @@ def plot_elasticity(
     from scaling.analysis.prediction import model_from_fit
     from scaling.analysis.tables import sample_dims
 
-    law, _ = model_from_fit(fit)
+    law = model_from_fit(fit).law
     _one_problem(fit, "plot_elasticity")
     is_year = len(law.inputs) == 1 and law.inputs[0].transform == "year"
     t_obs = _observed_coordinate(fit, law)

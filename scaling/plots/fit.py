@@ -70,9 +70,11 @@ def fit_curves(
     (``kind="observed_vs_predicted"``): ``median``, ``lower``, ``upper`` (95%) of each point's
     posterior predictive draws.
     """
-    from scaling.analysis.prediction import model_from_fit, predict
+    from scaling.analysis.prediction import is_point_fit, model_from_fit, predict
 
-    law, lik = model_from_fit(fit)
+    model = model_from_fit(fit)
+
+    law, lik = model.law, (None if is_point_fit(fit) else model.likelihood)
     kind = "predictive" if lik is not None and not lik.counts else "mean"
     y = fit["observed_data"]["y"].values
     dims = ["sample"] if "sample" in fit["posterior"].dims else ["chain", "draw"]

@@ -162,9 +162,11 @@ def _chains(fit: xr.DataTree, var_names: Sequence[str] | None, what: str) -> dic
         )
     _one_problem(fit, what)
     if var_names is None:
-        from scaling.analysis.prediction import model_from_fit
+        from scaling.analysis.prediction import is_point_fit, model_from_fit
 
-        law, lik = model_from_fit(fit)
+        model = model_from_fit(fit)
+
+        law, lik = model.law, (None if is_point_fit(fit) else model.likelihood)
         sampled = [*law.param_names, *(lik.param_names if lik is not None else ())]
         names = [
             v

@@ -181,7 +181,7 @@ def fit_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _check_model(spec: dict[str, Any], where: str) -> None:
     from scaling.models.laws import LAWS
-    from scaling.models.likelihoods import resolve_model
+    from scaling.models.model import resolve
 
     m = spec["model"]
     laws = [m["law"], *spec.get("compare", {}).get("laws", [])]
@@ -191,7 +191,7 @@ def _check_model(spec: dict[str, Any], where: str) -> None:
         if law not in LAWS:
             raise SpecError(f"{where}: {key}: unknown law {law!r}. Known laws: {', '.join(LAWS)}.")
     try:
-        resolve_model(m["law"], m.get("likelihood"), m.get("priors"), m.get("options"))
+        resolve(m["law"], m.get("likelihood"), priors=m.get("priors"), options=m.get("options"))
     except ValueError as e:
         raise SpecError(f"{where}: [model]: {e}") from None
 
@@ -222,7 +222,7 @@ def _check_plan(spec: dict[str, Any], path: Path) -> None:
     """[plan] against run_plan's rules, before any fitting; fills in run_plan's defaults."""
     import inspect
 
-    from scaling.data.prepare import as_frame
+    from scaling.data.preparation import as_frame
     from scaling.models.laws import LAWS
     from scaling.planning.pipeline import run_plan
 

@@ -33,8 +33,7 @@ from scaling.data.tables import (
     to_decimal_year,
 )
 from scaling.errors import DataError
-from scaling.models.law import Law
-from scaling.models.likelihoods import Likelihood
+from scaling.models.model import Model
 
 
 @dataclass
@@ -98,8 +97,7 @@ def as_frame(data: Any) -> pd.DataFrame:
 
 def prepare(
     data: Any,
-    law: Law,
-    likelihood: Likelihood,
+    model: Model,
     *,
     x: str | Sequence[str],
     y: str,
@@ -113,7 +111,7 @@ def prepare(
     Parameters
     ----------
     data : DataFrame, CSV path, registered dataset name (see :mod:`scaling.datasets`) or dict of arrays.
-    law, likelihood : the model the data will be fitted with.
+    model : the :class:`~scaling.models.model.Model` the data will be fitted with (law and likelihood).
     x : column name(s) of the law's inputs, in the order of ``law.inputs``.
     y : column of the observed quantity.
     n_trials : column with the item count per row (binomial likelihood).
@@ -129,6 +127,7 @@ def prepare(
     ------
     DataError : with the source, row and column of the first problem found.
     """
+    law, likelihood = model.law, model.likelihood
     df = as_frame(data)
     source = str(df.attrs.get("source", "data"))
     xs = [x] if isinstance(x, str) else list(x)
