@@ -120,6 +120,22 @@ def test_cached_file_that_changed_is_downloaded_again(server, test_registry):
     assert datasets.locate("remote").read_bytes() == GOOD
 
 
+def test_many_file_entry_fetches_each_file_and_refuses_a_bad_one(server, test_registry, tmp_path):
+    """An entry built from several upstream files: each is downloaded and checked; one bad file fails it."""
+    _, base = server
+    register, cache = test_registry
+    manifest = tmp_path / "files.csv"
+    manifest.write_text(f"path,sha256\ngood.csv,{SHA}\n")
+    entry = register("several", f"{base}/")
+    entry["files"] = str(manifest)  # an absolute manifest path (registry entries name one in datasets/)
+    assert datasets.locate("several") == cache / "several" and (cache / "several" / "good.csv").read_bytes() == GOOD
+    assert datasets.catalogue().set_index("name").loc["several", "where"] == "cache"
+    manifest.write_text(f"path,sha256\ngood.csv,{SHA}\ncorrupt.csv,{SHA}\n")
+    with pytest.raises(download.DatasetUnavailable, match=rf"'several'.*{base}/corrupt.csv was refused"):
+        datasets.locate("several")
+    assert not (cache / "several" / "corrupt.csv").exists()
+
+
 def test_404_names_dataset_and_url(server, test_registry):
     _, base = server
     register, _ = test_registry
@@ -190,8 +206,14 @@ def test_registry_entry_is_pinned_with_upstream_checksum(name):
     if entry.get("shipped"):
         assert (datasets.SHIPPED / entry["path"]).is_file(), name
         return
-    assert PINNED.match(entry.get("url", "")), (name, entry.get("url"))
-    assert re.fullmatch(r"[0-9a-f]{64}", entry.get("sha256", "")), name
+    if "files" in entry:  # many upstream files under one pinned folder, each with its sha256
+        assert PINNED.match(entry["url"] + "x") and entry["url"].endswith("/"), (name, entry["url"])
+        files = download.manifest(entry)
+        assert len(files) > 1 and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in files.values()), name
+        assert "reader" in entry, name
+    else:
+        assert PINNED.match(entry.get("url", "")), (name, entry.get("url"))
+        assert re.fullmatch(r"[0-9a-f]{64}", entry.get("sha256", "")), name
     assert not Path(entry["path"]).is_absolute() and ".." not in Path(entry["path"]).parts, name
     if entry.get("derive"):
         from scaling.data.upstream import DERIVATIONS

@@ -11,17 +11,23 @@ Each public entry of ``datasets/registry.toml`` names the upstream file at a fix
 3. the network: :mod:`pooch` downloads the URL into a temporary file beside the cache entry,
    with retries and a progress bar, and moves it into place only if its sha256 matches; a
    mismatching download is refused and deleted.
+
+An entry whose table is built from many upstream files (``files``: a manifest in ``datasets/``
+of upstream paths and sha256s under the pinned ``url`` folder) is cached as the folder
+``<cache>/<dataset>/`` with those paths; each file is checked as above.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import sys
 import warnings
+from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 from scaling.errors import DataError
 
@@ -37,6 +43,10 @@ WHAT_TO_DO = (
     "Run `scaling datasets fetch --all` on a machine with internet access (the files go to {cache}), "
     "or set SCALING_DATA_DIR to a mirror folder laid out like the registry's paths."
 )
+
+
+#: The shipped tables, the registry, the manifests and the datasheet: package data (``datasets/``).
+SHIPPED = Path(str(resources.files("scaling.data") / "shipped"))
 
 
 class DatasetUnavailable(DataError):
@@ -76,8 +86,26 @@ def upstream_name(entry: dict[str, Any]) -> str:
     return unquote(Path(urlparse(entry["url"]).path).name)
 
 
+def manifest(entry: dict[str, Any]) -> dict[str, str]:
+    """Upstream path -> sha256 of a many-file entry (its ``files`` manifest); empty for one-file entries."""
+    if "files" not in entry:
+        return {}
+    with open(SHIPPED / entry["files"], newline="", encoding="utf-8") as f:
+        return {row["path"]: row["sha256"] for row in csv.DictReader(f)}
+
+
 def cached_path(name: str, entry: dict[str, Any]) -> Path:
-    return cache_dir() / name / upstream_name(entry)
+    """``<cache>/<dataset>/<upstream file name>``, or the folder ``<cache>/<dataset>`` of a many-file entry."""
+    return cache_dir() / name if "files" in entry else cache_dir() / name / upstream_name(entry)
+
+
+def _cached_ok(name: str, entry: dict[str, Any]) -> bool:
+    """The cache holds the entry's file(s), each with its registered sha256."""
+    cached = cached_path(name, entry)
+    files = manifest(entry)
+    if files:
+        return all((cached / p).is_file() and sha256_file(cached / p) == h for p, h in files.items())
+    return cached.is_file() and sha256_file(cached) == entry.get("sha256")
 
 
 def mirrored_path(entry: dict[str, Any]) -> Path | None:
@@ -86,15 +114,16 @@ def mirrored_path(entry: dict[str, Any]) -> Path | None:
 
 
 def where(name: str, entry: dict[str, Any]) -> tuple[str, Path | None]:
-    """Where the file is now, without downloading: ("mirror" | "mirror, differs" | "cache" | "missing", path)."""
+    """Where the file is now, without downloading: (place, path); place is "mirror", "mirror, differs from
+    upstream", "mirror, derived table" (a many-file entry's built table), "cache" or "missing"."""
     mirrored = mirrored_path(entry)
     if mirrored is not None and mirrored.exists():
+        if "files" in entry:
+            return "mirror, derived table", mirrored
         same = sha256_file(mirrored) == entry.get("sha256")
         return ("mirror" if same else "mirror, differs from upstream"), mirrored
-    if "url" in entry:
-        cached = cached_path(name, entry)
-        if cached.exists() and sha256_file(cached) == entry.get("sha256"):
-            return "cache", cached
+    if "url" in entry and _cached_ok(name, entry):
+        return "cache", cached_path(name, entry)
     return "missing", None
 
 
@@ -103,7 +132,14 @@ def locate_file(name: str, entry: dict[str, Any], *, download: bool = True, prog
     mirrored = mirrored_path(entry)
     if mirrored is not None and mirrored.exists():
         digest = sha256_file(mirrored)
-        if digest != entry.get("sha256"):
+        if "files" in entry:
+            warnings.warn(
+                f"Dataset {name!r}: using the mirror copy {mirrored}, a table derived from the "
+                f"{len(manifest(entry))} upstream files under {entry['url']} (not checked against them).",
+                ChecksumNotice,
+                stacklevel=3,
+            )
+        elif digest != entry.get("sha256"):
             warnings.warn(
                 f"Dataset {name!r}: using the mirror copy {mirrored} (sha256 {digest[:12]}...), which differs "
                 f"from the registered upstream file (sha256 {str(entry.get('sha256'))[:12]}..., {entry.get('url')}): "
@@ -118,7 +154,7 @@ def locate_file(name: str, entry: dict[str, Any], *, download: bool = True, prog
             f"({mirrored or 'SCALING_DATA_DIR is not set'}); get it from {entry.get('homepage')}."
         )
     cached = cached_path(name, entry)
-    if cached.exists() and sha256_file(cached) == entry["sha256"]:
+    if _cached_ok(name, entry):
         return cached
     if not download:
         raise DatasetUnavailable(
@@ -136,19 +172,27 @@ def fetch_file(name: str, entry: dict[str, Any], *, progress: bool | None = None
     import pooch
     import requests
 
-    url, cached = entry["url"], cached_path(name, entry)
     if progress is None:
         progress = sys.stderr.isatty()
+    files = manifest(entry)
+    if files:  # cache name -> (URL, sha256)
+        wanted = {f"{name}/{p}": (entry["url"] + quote(p, safe="/="), h) for p, h in files.items()}
+    else:
+        wanted = {f"{name}/{cached_path(name, entry).name}": (entry["url"], entry["sha256"])}
     fetcher = pooch.create(
         path=cache_dir(),
         base_url="",
-        registry={f"{name}/{cached.name}": f"sha256:{entry['sha256']}"},
-        urls={f"{name}/{cached.name}": url},
+        registry={k: f"sha256:{h}" for k, (_, h) in wanted.items()},
+        urls={k: u for k, (u, _) in wanted.items()},
         retry_if_failed=RETRIES,
     )
     downloader = pooch.HTTPDownloader(progressbar=progress, timeout=TIMEOUT_S)
+    url = entry["url"]  # the URL being fetched, named by the errors below
     try:
-        return Path(fetcher.fetch(f"{name}/{cached.name}", downloader=downloader))
+        for key in wanted:
+            url = wanted[key][0]
+            path = Path(fetcher.fetch(key, downloader=downloader))
+        return cached_path(name, entry) if files else path
     except ValueError as e:  # pooch: the downloaded file's hash does not match
         raise DatasetUnavailable(
             f"Dataset {name!r}: the file downloaded from {url} was refused and deleted, not cached: {e} "

@@ -15,7 +15,6 @@ from __future__ import annotations
 import tomllib
 import warnings
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import pandas as pd
 from scaling.data.download import (
     CACHE_ENV,
     DATA_ENV,
+    SHIPPED,
     ChecksumNotice,
     DatasetUnavailable,
     cache_dir,
@@ -58,10 +58,6 @@ __all__ = [
 def data_dir() -> Path:
     """Folder public datasets are read from: the mirror ``$SCALING_DATA_DIR`` if set, else the download cache."""
     return mirror_dir() or cache_dir()
-
-
-#: The shipped tables, the registry and the datasheet: package data (the repository's ``datasets/``).
-SHIPPED = Path(str(resources.files("scaling.data") / "shipped"))
 
 
 #: Our column names: (kind, unit, meaning). Kinds: text, date, positive, nonnegative, score, flag, number.

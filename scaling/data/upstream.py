@@ -23,8 +23,21 @@ from scaling.errors import DataError
 
 
 def read_source(path: Path, entry: dict[str, Any]) -> pd.DataFrame:
-    """The file at ``path`` as the source table of ``entry`` (derivation and subset applied)."""
-    raw = read_metr_yaml(path) if path.suffix in (".yaml", ".yml") else read_table(path)
+    """The file at ``path`` as the source table of ``entry`` (derivation and subset applied).
+
+    A folder (a many-file entry's download) is read by the entry's ``reader``.
+    """
+    if path.is_dir():
+        from scaling.data.gadre import read_gadre_runs
+
+        readers = {"gadre_runs": read_gadre_runs}
+        if entry.get("reader") not in readers:
+            raise DataError(f"Registry: {path} is a folder; the entry needs a reader, one of {sorted(readers)}.")
+        raw = readers[entry["reader"]](path)
+    elif path.suffix in (".yaml", ".yml"):
+        raw = read_metr_yaml(path)
+    else:
+        raw = read_table(path)
     source = str(path)
     if entry.get("derive"):
         if entry["derive"] not in DERIVATIONS:
