@@ -16,7 +16,7 @@ from scaling.models.laws import get_law
 from scaling.models.likelihoods import get_likelihood
 from scaling.models.model import Model
 
-from .conftest import REPO, shared_file
+from .conftest import REPO
 
 BAD = Path(__file__).parent / "fixtures" / "bad"
 PL, LN = get_law("power_law"), get_likelihood("lognormal")
@@ -45,7 +45,16 @@ EXPECTED = {
     "metr_horizons": {"p50_minutes": (1e-3, 1e3), "frontier": (0, 1)},
     "epoch_models": {"training_flop": (1.0, 1e28), "parameters": (1.0, 1e14)},
     "epoch_benchmarks": {"training_flop": (1e15, 1e28)},
+    "epoch_mmlu": {"mmlu": (0.2, 1.0)},
     "ai_revenue": {"revenue_usd": (1e6, 1e12)},
+    "colpret_gpt3": {
+        "parameters": (1e8, 2e11),
+        "training_tokens": (1e9, 3.1e11),
+        "train_loss": (1.0, 8.0),
+        "val_loss": (1.0, 8.0),
+    },
+    "colpret_opt": {"parameters": (1e8, 2e11), "training_tokens": (1e8, 1e12), "perplexity": (1.0, 1e4)},
+    "colpret_datablations": {"parameters": (1e6, 1e11), "training_tokens": (1e8, 1e12), "loss": (1.0, 12.0)},
     "time_horizons": {"p50_minutes": (1e-3, 1e3), "p50_ci_low": (1e-4, 1e3), "frontier": (0, 1)},
     "frontier_models": {
         "training_flop": (1e20, 1e27),
@@ -62,9 +71,7 @@ EXPECTED = {
 @pytest.mark.parametrize("name", datasets.names())
 def test_every_registry_entry_loads_with_documented_columns(name):
     entry = datasets.info(name)
-    if not entry.get("shipped"):
-        shared_file(entry["path"])  # a missing dataset fails, it is not skipped
-    df = datasets.load(name)
+    df = datasets.load(name)  # a dataset neither mirrored, cached nor downloadable fails, it is not skipped
     assert list(df.columns)[: len(entry["columns"])] == list(entry["columns"])
     assert len(df) > 10 and df.attrs["citation"] and df.attrs["licence"]
     for col, (lo, hi) in EXPECTED.get(name, {}).items():
@@ -78,6 +85,16 @@ def test_chinchilla_registry_matches_reference_fit_subset():
     df = datasets.load("chinchilla")
     assert len(df) == 245 and int(df["excluded"].sum()) == 5
     np.testing.assert_allclose(df["training_tokens"], df["training_flop"] / (6 * df["parameters"]), rtol=1e-6)
+    # the flag is Besiroglu et al.'s rule, loss < sorted(loss)[-5] kept: exactly the 5 highest losses
+    assert set(df.loc[df["excluded"] == 1].index) == set(df["loss"].nlargest(5).index)
+
+
+def test_registered_subset_is_a_filter_and_reported():
+    """epoch_models is the pre-2025 part of Epoch's snapshot whether the file is the full upstream or trimmed."""
+    df = datasets.load("epoch_models")
+    assert df["release_date"].max() < pd.Timestamp("2025-01-01") and len(df) == 1754
+    assert "Publication date on or after 2025-01-01 left out" in df.attrs["subset"]
+    assert datasets.load("chinchilla").attrs["subset"] == ""
 
 
 @pytest.mark.parametrize("name", [n for n in datasets.names() if datasets.info(n).get("shipped")])
@@ -109,12 +126,12 @@ def _documented(column: str) -> set[str]:
 def test_frontier_models_cross_check_with_epoch():
     """Training compute within 10% and parameters within 10% of Epoch's snapshot, where both exist."""
     ours = datasets.load("frontier_models").set_index("model")
-    epoch = pd.read_csv(shared_file("epoch_ai_models/epoch_all_ml_systems_2025-06-snapshot_pre2025.csv"))
-    epoch = epoch.drop_duplicates("Model").set_index("Model")
+    epoch = datasets.load("epoch_models")  # the registered pre-2025 snapshot, on the mirror and upstream alike
+    epoch = epoch.drop_duplicates("model").set_index("model")
     both = ours.index.intersection(epoch.index)
     assert len(both) >= 30
-    for col, theirs_col in (("training_flop", "Training compute (FLOP)"), ("parameters", "Parameters")):
-        pairs = pd.DataFrame({"ours": ours.loc[both, col], "theirs": epoch.loc[both, theirs_col]}).dropna()
+    for col in ("training_flop", "parameters"):
+        pairs = pd.DataFrame({"ours": ours.loc[both, col], "theirs": epoch.loc[both, col]}).dropna()
         assert len(pairs) >= 25, col
         rel = (pairs["ours"] / pairs["theirs"] - 1).abs()
         off = rel[rel > 0.10].index.difference(list(_documented(col)))
@@ -124,9 +141,7 @@ def test_frontier_models_cross_check_with_epoch():
 def test_frontier_models_mmlu_cross_check():
     """MMLU within 1 point of a shared published value, or the difference is documented."""
     ours = datasets.load("frontier_models").dropna(subset=["mmlu"]).set_index("model")["mmlu"]
-    ext = pd.read_csv(shared_file("epoch_benchmarks/external_benchmark_mmlu.csv"))
-    ext["value"] = ext["EM"].str.rstrip("%").astype(float) / 100
-    published = ext.groupby("Name")["value"].apply(list)
+    published = datasets.load("epoch_mmlu").groupby("model")["mmlu"].apply(list)
     matched = [m for m in ours.index if m in published.index]
     assert len(matched) >= 8
     documented = _documented("mmlu")
@@ -138,21 +153,21 @@ def test_frontier_models_mmlu_cross_check():
 def test_lab_revenue_cross_check_and_hold_out():
     ours = datasets.load("lab_revenue")
     assert ours["date"].max() < pd.Timestamp("2025-07-15")  # the shared revenue hold-out stays blind
-    theirs = pd.read_csv(shared_file("ai_company_revenue/ai_company_revenue_reports.csv"), parse_dates=["date"])
+    theirs = datasets.load("ai_revenue")
     matched = 0
     for _, row in ours.iterrows():
         near = theirs[(theirs["company"] == row["company"]) & ((theirs["date"] - row["date"]).abs().dt.days <= 31)]
         if len(near) and row["kind"] == "run-rate":
-            rel = (near["revenue_usd_annualized"] / row["revenue_usd"] - 1).abs().min()
+            rel = (near["revenue_usd"] / row["revenue_usd"] - 1).abs().min()
             matched += rel <= 0.10
     assert matched >= 12
 
 
 def test_time_horizons_cross_check_with_shared_metr():
     ours = datasets.load("time_horizons")
-    theirs = pd.read_csv(shared_file("metr_time_horizons/th1_0_benchmark_results.csv"))
+    theirs = datasets.load("metr_horizons")
     for _, row in ours.iterrows():
-        same_day = theirs[pd.to_datetime(theirs["release_date"]) == row["release_date"]]
+        same_day = theirs[theirs["release_date"] == row["release_date"]]
         rel = (same_day["p50_minutes"] / row["p50_minutes"] - 1).abs()
         assert (rel < 0.01).any(), f"{row['model']}: p50 {row['p50_minutes']} not in METR's table for that date"
 
@@ -168,24 +183,6 @@ def test_unknown_dataset_and_fit_by_name():
         where="excluded == 0",
     )
     assert prep.n == 240 and len(prep.excluded) == 5
-
-
-def test_download_into_cache_verifies_checksum(monkeypatch, tmp_path):
-    src = shared_file("obsscaling_ruan2024/base_llm_benchmark_eval.csv")
-    entry = dict(datasets.info("obsscaling"), path="not_here/base.csv", download_url=src.as_uri())
-    monkeypatch.setitem(datasets.registry(), "obsscaling_remote", entry)
-    monkeypatch.setenv("SCALING_CACHE_DIR", str(tmp_path))
-    df = datasets.load("obsscaling_remote")
-    assert len(df) == 128 and (tmp_path / "obsscaling_remote" / "base.csv").exists()
-    bad = dict(entry, sha256="0" * 64)
-    monkeypatch.setitem(datasets.registry(), "obsscaling_tampered", bad)
-    with pytest.raises(DataError, match="registry expects 0000000000000000"):
-        datasets.load("obsscaling_tampered")
-    assert not (tmp_path / "obsscaling_tampered" / "base.csv").exists()
-    gone = dict(entry, download_url=(tmp_path / "nope.csv").as_uri())
-    monkeypatch.setitem(datasets.registry(), "obsscaling_gone", gone)
-    with pytest.raises(DataError, match="downloading .* failed"):
-        datasets.load("obsscaling_gone")
 
 
 def test_registry_table_with_duplicate_key_is_an_error(monkeypatch, tmp_path):

@@ -1,54 +1,63 @@
 """Datasets by name: the shipped tables and a registry of public datasets.
 
-``load(name)`` reads the file from the data folder (``$SCALING_DATA_DIR``, default
-``../shared/data``; shipped tables from the repository's ``datasets/``), or
-downloads it into the user cache (``$SCALING_CACHE_DIR``, default
-``~/.cache/scaling``) when the entry has a ``download_url``; either way the file's
-sha256 must match the registry. Columns are renamed and scaled to our schema
-(:data:`SCHEMA`) and checked with the same rules as :func:`scaling.data.prepare`:
-the first bad value raises a :class:`~scaling.data.DataError` naming file, row,
-column, rule and fix. Missing values are allowed here (they are excluded, with a
-report, only when a fit needs that column).
+``load(name)`` reads a shipped table from the package (the repository's ``datasets/``), or a
+public dataset's file from the offline mirror ``$SCALING_DATA_DIR``, the download cache, or its
+pinned upstream URL (see :mod:`scaling.data.download`: the upstream file at a fixed commit,
+checked against its sha256). Documented derivations and subsets (:mod:`scaling.data.upstream`)
+turn the upstream file into the source table; columns are then renamed and scaled to our schema
+(:data:`SCHEMA`) and checked with the same rules as :func:`scaling.data.prepare`: the first bad
+value raises a :class:`~scaling.data.DataError` naming file, row, column, rule and fix. Missing
+values are allowed here (they are excluded, with a report, only when a fit needs that column).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import tomllib
-import urllib.request
 import warnings
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from scaling.data.tables import _numeric, _show, read_table, scores_as_fractions
+from scaling.data.download import (
+    CACHE_ENV,
+    DATA_ENV,
+    SHIPPED,
+    ChecksumNotice,
+    DatasetUnavailable,
+    cache_dir,
+    locate_file,
+    mirror_dir,
+    sha256_file,
+    where,
+)
+from scaling.data.tables import _numeric, _show, scores_as_fractions
+from scaling.data.upstream import read_source
 from scaling.errors import DataError
-from scaling.io import atomic_write
 
-DATA_ENV = "SCALING_DATA_DIR"
+__all__ = [
+    "CACHE_ENV",
+    "DATA_ENV",
+    "SCHEMA",
+    "SHIPPED",
+    "ChecksumNotice",
+    "DatasetUnavailable",
+    "cache_dir",
+    "catalogue",
+    "data_dir",
+    "info",
+    "load",
+    "locate",
+    "names",
+    "registry",
+    "sha256_file",
+]
 
 
 def data_dir() -> Path:
-    """Folder of the public datasets: ``$SCALING_DATA_DIR``, default ``../shared/data``.
-
-    The default is relative to the repository root (the folder holding the
-    ``scaling`` package), so it works from any working directory.
-    """
-    env = os.environ.get(DATA_ENV)
-    if env:
-        return Path(env).expanduser().resolve()
-    return (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
-
-
-#: The shipped tables, the registry and the datasheet: package data (the repository's ``datasets/``).
-SHIPPED = Path(str(resources.files("scaling.data") / "shipped"))
-
-
-CACHE_ENV = "SCALING_CACHE_DIR"
+    """Folder public datasets are read from: the mirror ``$SCALING_DATA_DIR`` if set, else the download cache."""
+    return mirror_dir() or cache_dir()
 
 
 #: Our column names: (kind, unit, meaning). Kinds: text, date, positive, nonnegative, score, flag, number.
@@ -123,65 +132,24 @@ def column_spec(value: str | dict[str, Any], ours: str) -> tuple[str, float, str
     return value["from"], float(value.get("scale", 1.0)), value.get("kind", SCHEMA.get(ours, ("number",))[0])
 
 
-def cache_dir() -> Path:
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "scaling"
+def locate(name: str, *, download: bool = True, progress: bool | None = None) -> Path:
+    """Path of the dataset's file: shipped, in the mirror (a notice if it differs), cached, or downloaded.
 
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def locate(name: str, *, download: bool = True) -> Path:
-    """Path of the dataset's file: shipped, in the data folder, in the cache, or downloaded."""
+    Raises :class:`DatasetUnavailable` (a :class:`DataError`) saying what to do when none works.
+    """
     entry = info(name)
     if entry.get("shipped"):
         return SHIPPED / entry["path"]
-    local = data_dir() / entry["path"]
-    cached = cache_dir() / name / Path(entry["path"]).name
-    for path in (local, cached):
-        if path.exists():
-            _verify(path, entry, name)
-            return path
-    url = entry.get("download_url")
-    if not url or not download:
-        raise DataError(
-            f"Dataset {name!r} not found at {local} (data folder: ${'SCALING_DATA_DIR'} or ../shared/data)"
-            + (f" and it has no download URL; get it from {entry.get('homepage')}." if not url else ".")
-        )
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            payload = response.read()
-    except OSError as e:
-        raise DataError(f"Dataset {name!r}: not in {local}, and downloading {url} failed ({e}).") from None
-    atomic_write(cached, lambda tmp: tmp.write_bytes(payload))
-    try:
-        _verify(cached, entry, name)
-    except DataError:
-        cached.unlink(missing_ok=True)
-        raise
-    return cached
-
-
-def _verify(path: Path, entry: dict[str, Any], name: str) -> None:
-    expected = entry.get("sha256")
-    if expected and sha256_file(path) != expected:
-        raise DataError(
-            f"Dataset {name!r}: {path} has sha256 {sha256_file(path)[:16]}..., the registry expects "
-            f"{expected[:16]}...; the file was changed or is another version. Restore it or update the registry."
-        )
+    return locate_file(name, entry, download=download, progress=progress)
 
 
 def load(name: str, *, download: bool = True) -> pd.DataFrame:
     """A registered dataset as a validated DataFrame in our schema's columns and units.
 
     Row labels are the file's 1-based data rows; ``df.attrs`` carries ``source``
-    (the file), ``dataset``, ``citation``, ``licence``, ``notes`` and the registry's
-    ``corrections`` applied (one line each, with the reason).
+    (the file), ``dataset``, ``citation``, ``licence``, ``notes``, ``subset`` (the registered
+    subset's rows left out, with the reason; empty if none) and the registry's ``corrections``
+    applied (one line each, with the reason).
 
     >>> df = load("time_horizons")
     >>> {"model", "release_date", "p50_minutes"} <= set(df.columns)
@@ -189,7 +157,7 @@ def load(name: str, *, download: bool = True) -> pd.DataFrame:
     """
     entry = info(name)
     path = locate(name, download=download)
-    raw = read_table(path)
+    raw = read_source(path, entry)
     source = str(path)
     out = pd.DataFrame(index=raw.index)
     notes: list[str] = []
@@ -228,6 +196,7 @@ def load(name: str, *, download: bool = True) -> pd.DataFrame:
         citation=entry.get("citation", ""),
         licence=entry.get("licence", ""),
         notes=entry.get("notes", ""),
+        subset=raw.attrs.get("subset", ""),
         corrections=corrections,
     )
     return out
@@ -285,16 +254,22 @@ def check_unique(df: pd.DataFrame, key: str, source: str) -> None:
 
 
 def catalogue() -> pd.DataFrame:
-    """One row per registered dataset: name, title, where it lives, licence, availability."""
+    """One row per registered dataset: name, title, where it is now (no download), licence, homepage.
+
+    ``where``: ``shipped``, ``mirror``, ``mirror, differs from upstream`` (a trimmed or newer copy),
+    ``cache`` or ``missing``; ``available`` is False only for ``missing``.
+    """
     rows = []
     for name, entry in registry().items():
-        where = SHIPPED / entry["path"] if entry.get("shipped") else data_dir() / entry["path"]
+        place, path = ("shipped", SHIPPED / entry["path"]) if entry.get("shipped") else where(name, entry)
         rows.append(
             {
                 "name": name,
                 "title": entry.get("title", ""),
                 "shipped": bool(entry.get("shipped")),
-                "available": where.exists(),
+                "where": place,
+                "available": place != "missing",
+                "path": str(path) if path is not None else "",
                 "licence": entry.get("licence", ""),
                 "homepage": entry.get("homepage", ""),
             }
