@@ -36,6 +36,8 @@ Revenue and cash, per path ``i`` and year ``t`` (fleet ``Cap(t) = sum_a cap_a(t)
     cash     X_i(t) = b S_i(t) - C(t) + F(t)
     balance  B_i(t) = B_0 + sum_{u <= t} X_i(u);        cannot pay in year t:  B_i(t) < 0
 
+(``B < 0`` beyond rounding: by more than a billionth of the year's fleet bill).
+
 ``b = pay_share`` is the share of revenue served that pays for the fleet, by default the
 compute budget ``s (1 - g)`` (so for one year, no reserves and no decay, ``P(cannot pay)``
 is :func:`~scaling.planning.plan`'s ``P(R < d K / (s (1 - g)))``); ``b = 1`` lets all revenue
@@ -212,7 +214,7 @@ def outcomes(demand: Any, capacity: Any, cost: Any, v: Any) -> dict[str, Any]:
 
 def summarise(out: dict[str, Any], cost: Any, v: Any) -> dict[str, Any]:
     """Draws and expectations over paths of :func:`outcomes` (years summed, worst year, any year)."""
-    cannot = jnp.any(out["balance"] < 0, axis=-1)
+    cannot = jnp.any(out["balance"] < -1e-9 * cost, axis=-1)
     gp = jnp.sum(out["gross_profit"], axis=-1)
     lost = jnp.sum(out["lost"], axis=-1)
     worst = jnp.min(out["cash"], axis=-1)

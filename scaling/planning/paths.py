@@ -100,6 +100,7 @@ def correlated_paths(
     path's scatter in nats, a scalar or one value per path.
     """
     where = "correlated_paths"
+    _check_path_params(correlation, walk_sd, where)
     mu = np.asarray(median_revenue, dtype=float)
     if mu.ndim != 2 or mu.size == 0:
         raise ScalingError(f"{where}: 'median_revenue' must be a (path, year) array. Got shape {mu.shape}.")
