@@ -198,3 +198,23 @@ def test_200b_plan_is_riskier_than_the_10th_percentile_rule(shipped):
     assert p_rule == pytest.approx(0.06, abs=0.04)
     assert p_big == pytest.approx(0.30, abs=0.08)
     assert p_big > 3 * p_rule
+
+
+def test_fleet_figures(tmp_path):
+    from matplotlib.figure import Figure
+
+    from scaling.plots import plot_fleet_fan, plot_risk_growth, save_figure
+
+    mu = 20e9 * 3.0 ** np.arange(5)[None, :] * np.ones((500, 1))
+    tree = econ.compare_policies(econ.correlated_paths(mu, 0.6, YEARS5, seed=4), YEARS5)
+    rg = plot_risk_growth(tree)
+    assert isinstance(rg, Figure)
+    ax = rg.axes[0]
+    assert ax.get_ylabel() == "P(cannot pay in some year)" and ax.get_xscale() == "symlog"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:5] == list(econ.POLICIES) and "frontier" in labels and "chosen: percentile 10" in labels
+    fan = plot_fleet_fan(tree)
+    assert len(fan.axes) == 2 and "P(cannot pay)" in fan.axes[0].get_title()
+    assert all(p.endswith(".png") for p in save_figure(fan, tmp_path / "fan"))
+    with pytest.raises(ScalingError, match="compare_policies"):
+        plot_risk_growth(econ.evaluate_commitments(mu, YEARS5, [1e9] * 5))
