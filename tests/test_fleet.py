@@ -218,3 +218,91 @@ def test_fleet_figures(tmp_path):
     assert all(p.endswith(".png") for p in save_figure(fan, tmp_path / "fan"))
     with pytest.raises(ScalingError, match="compare_policies"):
         plot_risk_growth(econ.evaluate_commitments(mu, YEARS5, [1e9] * 5))
+
+
+# ----------------------------------------------------------------------------- spec, report, CLI
+SPEC = (
+    '[data]\nsource = "time_horizons"\n[model]\nlaw = "exponential_trend"\nx = ["release_date"]\ny = "p50_minutes"\n'
+    "[plan]\nstart = 2026\nhorizon = 2030\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (
+            SPEC.replace("[plan]\nstart = 2026\nhorizon = 2030\n", "") + "[fleet]\n",
+            r"s\.toml: \[fleet\] needs a \[plan\]",
+        ),
+        (SPEC + '[fleet]\npolicy = "yolo"\n', r"s\.toml: \[fleet\] policy must be one of percentile, median"),
+        (SPEC + "[fleet]\nyears = 5\n", r"s\.toml: \[fleet\] years: 5 years of arrivals from 2027 run to 2031"),
+        (SPEC + "[fleet]\ncorrelation = 1.5\n", r"s\.toml: \[fleet\]: The 'correlation' parameter of \[fleet\]"),
+        (SPEC + "[fleet]\nlead_time = 1.5\n", r"s\.toml: \[fleet\] lead_time must be an int"),
+        (SPEC + "[fleet]\nefficiency_gain = 0.5\n", r"s\.toml: \[fleet\]: FleetAssumptions: 'efficiency_gain'"),
+        (SPEC + "[fleet]\nyears = 2\nvendor_year = 2\n", r"s\.toml: \[fleet\] vendor_year 2 is past"),
+        (SPEC + "[fleet]\nfuel = 1\n", r"s\.toml: unknown key 'fuel' in \[fleet\]"),
+    ],
+)
+def test_fleet_spec_errors_name_the_key_and_file(tmp_path, text, match):
+    from scaling.errors import SpecError
+    from scaling.studies import load_spec
+
+    (tmp_path / "s.toml").write_text(text)
+    with pytest.raises(SpecError, match=match):
+        load_spec(tmp_path / "s.toml")
+
+
+def test_fleet_spec_defaults(tmp_path):
+    from scaling.studies import load_spec
+    from scaling.studies.spec import fleet_assumptions
+
+    (tmp_path / "s.toml").write_text(SPEC + "[fleet]\nyears = 4\nvendor_financing = 10e9\n")
+    spec = load_spec(tmp_path / "s.toml")
+    assert spec["fleet"] == {
+        "years": 4,
+        "vendor_financing": 10e9,
+        "correlation": 0.9,
+        "walk_sd": 0.0,
+        "policy": "percentile",
+        "knob": 10.0,
+    }
+    a = fleet_assumptions(spec)
+    assert (a.gross_margin, a.lead_time, a.vendor_financing) == (0.8, 1, 10e9)
+
+
+def test_report_section_and_files(shipped, tmp_path):
+    from scaling.studies.plan_outputs import fleet_section, save_fleet
+
+    _, tree = shipped
+    figs = save_fleet(tree, tmp_path)
+    for name in ("fleet.nc", "policies.csv", "policy_table.csv", "risk_growth.png", "fleet_fan.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    table = econ.policy_table(tree)
+    assert list(table["policy"]) == ["percentile 10", "percentile 50", "naive 50", "newsvendor 1", "growth 2"]
+    assert table["P(cannot pay)"].iloc[0] == pytest.approx(tree["policies"]["p_cannot_pay"].values[0, 3])
+    html = fleet_section(tree, figs, "revenue paths: correlated 0.9")
+    assert "<h3>Compute commitments over years</h3>" in html and "10th-percentile rule: P(cannot pay" in html
+    assert html.count("<img") == 2 and "revenue turned away" in html and "no re-planning" in html
+
+
+def test_cli_plan_years(shipped, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import scaling.planning.pipeline
+    from scaling.cli import app
+
+    seen = {}
+
+    def fitted(**kw):
+        seen.update(kw)
+        return shipped[0]
+
+    monkeypatch.setattr(scaling.planning.pipeline, "run_plan", fitted)
+    result = CliRunner().invoke(app, ["plan", "--years", "2", "--horizon", "2029", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert seen["path_correlation"] == 0.9 and seen["horizon"] == 2029.0
+    text = " ".join(result.output.split())
+    assert "compute commitments over years (arrivals 2028-2029)" in text and "10th-percentile rule" in text
+    assert (tmp_path / "risk_growth.png").stat().st_size > 0 and (tmp_path / "plan.nc").exists()
+    result = CliRunner().invoke(app, ["plan", "--years", "0", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "--years must be >= 1" in result.output

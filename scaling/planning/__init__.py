@@ -7,7 +7,7 @@ from scaling.planning.fleet import FleetAssumptions, evaluate_commitments
 from scaling.planning.paths import correlated_paths, path_scatter, revenue_paths
 from scaling.planning.pipeline import PlanResult, run_plan
 from scaling.planning.pnl import breakeven, generation_pnl
-from scaling.planning.policies import POLICIES, compare_policies, default_levels, plan_policies
+from scaling.planning.policies import POLICIES, compare_policies, default_levels, plan_policies, policy_table
 from scaling.planning.revenue import fit_revenue_mapping, naive_revenue, revenue_from_capability, scenario_revenue
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "path_scatter",
     "plan",
     "plan_policies",
+    "policy_table",
     "revenue_from_capability",
     "revenue_paths",
     "run_plan",

@@ -225,7 +225,7 @@ def summarise(out: dict[str, Any], cost: Any, v: Any) -> dict[str, Any]:
         "idle_capacity": jnp.sum(out["idle"], axis=-1),
         "worst_year_cash": worst,
         "final_balance": out["balance"][..., -1],
-        "p_cannot_pay": jnp.mean(cannot, axis=0),
+        "p_cannot_pay": jnp.mean(cannot.astype(jnp.float64), axis=0),
         "expected_gross_profit": jnp.mean(gp, axis=0),
         "expected_revenue_lost": jnp.mean(lost, axis=0),
         "peak_required_revenue": jnp.max(cost, axis=-1) / v[5],

@@ -12,7 +12,7 @@ percentile     ``Q_p(t)`` (the 10th-percentile rule)     ``p``: 1, 2.5, 5, 10, 1
 median         ``m Q_50(t)``                             ``m``: ``2^-2 .. 2^1.8`` (1 at level 10)
 naive          ``Q_p`` of the naive extrapolation        ``p``: as for percentile
 newsvendor     ``Q_f(t)``, ``f = g / (g + r s (1 - g))``  ``r``: ``2^-2 .. 2^1.8`` (1 at level 10)
-growth         ``Q_50(0) c^t``                           ``c``: 1 .. 20 (x per year, geometric)
+growth         ``Q_50(0) c^t``                           ``c``: ``2^0 .. 2^4.75`` (x1 .. x27 a year)
 =============  ======================================  =====================================
 
 * naive: the revenue series extrapolated on its own (``naive`` draws, e.g. ``naive_revenue``
@@ -33,6 +33,7 @@ All of it is one jitted JAX program (paths x policies x levels x years).
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
@@ -69,7 +70,7 @@ _MULT = 2.0 ** np.linspace(-2.0, 1.8, 20)
 
 def default_levels() -> np.ndarray:
     """The knob grid (policy, level) of the module doc, 5 x 20."""
-    return np.stack([_PCT, _MULT, _PCT, _MULT, np.geomspace(1.0, 20.0, 20)])
+    return np.stack([_PCT, _MULT, _PCT, _MULT, 2.0 ** np.linspace(0.0, 4.75, 20)])
 
 
 def policy_targets(demand: Any, naive: Any, levels: Any, v: Any) -> Any:
@@ -173,7 +174,7 @@ def compare_policies(
         }
         | {"worst_year_cash_p10": (("policy", "level"), np.percentile(res["worst_year_cash"], 10, axis=0))},
         coords=coords,
-        attrs={"knobs": str(KNOBS)},
+        attrs={"knobs": json.dumps(KNOBS)},
     )
     draws = xr.Dataset(
         {
@@ -190,7 +191,9 @@ def compare_policies(
     fleet = evaluate_commitments(r, y, res["arrivals"][row, col], a)
     fleet.attrs.update({"policy": name, "knob": float(lv[row, col])})
     tree = xr.DataTree.from_dict({"policies": pol, "draws": draws, "schedule": sched, "chosen": fleet})
-    tree.attrs.update({"kind": "fleet", "assumptions": str(asdict(a)), "assumptions_text": "; ".join(a.describe())})
+    tree.attrs.update(
+        {"kind": "fleet", "assumptions": json.dumps(asdict(a)), "assumptions_text": json.dumps(a.describe())}
+    )
     return tree
 
 
@@ -200,12 +203,13 @@ def plan_policies(
     assumptions: FleetAssumptions | None = None,
     levels: Any | None = None,
     chosen: tuple[str, float] = ("percentile", 10.0),
+    years: int | None = None,
 ) -> xr.DataTree:
     """:func:`compare_policies` on a :func:`~scaling.planning.run_plan` result's revenue paths.
 
-    The horizon is every whole year from the first the compute can arrive (the forecast's first
-    year plus ``lead_time``) to the cone's last; paths are ``revenue_path``, the naive policy
-    reads ``naive_revenue``.
+    The horizon is ``years`` whole years (default: to the cone's last) from the first the compute
+    can arrive (the forecast's first year plus ``lead_time``); paths are ``revenue_path``, the
+    naive policy reads ``naive_revenue``.
     """
     a = assumptions or FleetAssumptions()
     der = result.tree["derived"]
@@ -213,7 +217,17 @@ def plan_policies(
         raise ScalingError("plan_policies needs a plan with revenue paths ('revenue_path'); rerun run_plan.")
     grid = der["year"].values
     first = float(np.ceil(grid[0] - 1e-9)) + a.lead_time
-    years = np.arange(first, np.floor(grid[-1] + 1e-9) + 1.0)
+    last = np.floor(grid[-1] + 1e-9)
+    if years is not None:
+        if isinstance(years, bool) or int(years) != years or years < 1:
+            raise ScalingError(f"plan_policies: 'years' must be a whole number >= 1. Got {years!r}.")
+        if first + years - 1 > last:
+            raise ScalingError(
+                f"plan_policies: {years} years of arrivals from {first:g} need the cone to {first + years - 1:g}; "
+                f"it ends in {grid[-1]:g}. Run the plan to that horizon or ask for fewer years."
+            )
+        last = first + years - 1
+    years = np.arange(first, last + 1.0)
     if years.size < 2:
         raise ScalingError(
             f"plan_policies: the cone ends in {grid[-1]:g}, before two years of arrivals from {first:g}; "
@@ -223,3 +237,38 @@ def plan_policies(
     paths = der["revenue_path"].values[:, cols]
     naive = der["naive_revenue"].values[:, cols]
     return compare_policies(paths, years, naive=naive, assumptions=a, levels=levels, chosen=chosen)
+
+
+#: Rows of :func:`policy_table`: (policy, knob value, what it is).
+REFERENCE = (
+    ("percentile", 10.0, "10th-percentile rule"),
+    ("percentile", 50.0, "median of the forecast"),
+    ("naive", 50.0, "naive extrapolation, median (YOLO)"),
+    ("newsvendor", 1.0, "newsvendor fractile"),
+    ("growth", 2.0, "capacity x2 a year"),
+)
+
+
+def policy_table(tree: xr.DataTree) -> Any:
+    """One row per reference policy (:data:`REFERENCE`, at the nearest level of its grid), money in $B."""
+    import pandas as pd
+
+    pol = tree["policies"].to_dataset()
+    rows = []
+    for name, knob, what in REFERENCE:
+        p = pol.sel(policy=name)
+        j = int(np.argmin(np.abs(p["knob"].values - knob)))
+        q = p.isel(level=j)
+        rows.append(
+            {
+                "policy": f"{name} {float(q['knob']):.3g}",
+                "what": what,
+                "P(cannot pay)": float(q["p_cannot_pay"]),
+                "E cumulative gross profit ($B)": float(q["expected_gross_profit"]) / 1e9,
+                "E revenue turned away ($B)": float(q["expected_revenue_lost"]) / 1e9,
+                "worst year's cash p10 ($B)": float(q["worst_year_cash_p10"]) / 1e9,
+                "peak revenue required ($B/yr)": float(q["peak_required_revenue"]) / 1e9,
+                "on frontier": bool(q["on_frontier"]),
+            }
+        )
+    return pd.DataFrame(rows)
