@@ -306,3 +306,24 @@ def test_cli_plan_years(shipped, tmp_path, monkeypatch):
     assert (tmp_path / "risk_growth.png").stat().st_size > 0 and (tmp_path / "plan.nc").exists()
     result = CliRunner().invoke(app, ["plan", "--years", "0", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "--years must be >= 1" in result.output
+
+
+def test_run_plan_checks_the_path_parameters_before_fitting(monkeypatch):
+    import scaling.analysis.forecasting
+
+    def no_fit(*args, **kw):
+        raise AssertionError("run_plan started fitting before checking its inputs")
+
+    monkeypatch.setattr(scaling.analysis.forecasting, "forecast", no_fit)
+    with pytest.raises(ScalingError, match="'correlation' parameter of run_plan"):
+        econ.run_plan(path_correlation=1.2)
+    with pytest.raises(ScalingError, match="'walk_sd' parameter of run_plan"):
+        econ.run_plan(path_walk_sd=-1.0)
+
+
+def test_plan_policies_years(shipped):
+    r, _ = shipped
+    two = econ.plan_policies(r, years=2)
+    assert list(two["schedule"]["year"].values) == [2027.0, 2028.0]
+    with pytest.raises(ScalingError, match="4 years of arrivals from 2027 need the cone to 2030; it ends in 2029"):
+        econ.plan_policies(r, years=4)
