@@ -119,6 +119,7 @@ def test_policies_on_synthetic_paths():
     pct = pol.sel(policy="percentile")
     assert np.all(np.diff(pct["p_cannot_pay"].values) >= 0)  # a higher percentile commits more, risks more
     assert np.all(np.diff(pct["expected_revenue_lost"].values) < 0)
+    assert np.all(np.diff(pct["expected_idle_capacity"].values) > 0)  # ... and leaves more idle
     assert pct["p_cannot_pay"].sel(level=3).item() < 0.15 < 0.3 < pct["p_cannot_pay"].sel(level=11).item()
     assert pol["on_frontier"].values.any()
     assert tree["chosen"].attrs["policy"] == "percentile" and tree["chosen"].attrs["knob"] == 10.0
@@ -279,6 +280,7 @@ def test_report_section_and_files(shipped, tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     table = econ.policy_table(tree)
     assert list(table["policy"]) == ["percentile 10", "percentile 50", "naive 50", "newsvendor 1", "growth 2"]
+    assert "E idle capacity ($B)" in table.columns
     assert table["P(cannot pay)"].iloc[0] == pytest.approx(tree["policies"]["p_cannot_pay"].values[0, 3])
     html = fleet_section(tree, figs, "revenue paths: correlated 0.9")
     assert "<h3>Compute commitments over years</h3>" in html and "10th-percentile rule: P(cannot pay" in html

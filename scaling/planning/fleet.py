@@ -53,6 +53,12 @@ profit ``sum_t G_i(t)``, revenue lost ``sum_t (D - S)``, the worst year's cash
 ``C(t) / (s (1 - g))``, and its peak over the horizon. Commitments are an open-loop schedule
 fixed from the forecast at the start (no re-planning as revenue is observed); no fleet in
 service at the start is modelled. Arrays are float64 (``jax.enable_x64``).
+
+Defaults (:class:`FleetAssumptions`): ``g = 0.8``, ``s = 1``, ``T = 5`` years, ``q = 1.4`` a year,
+``o = 0``, ``L = 1`` year, ``b = s (1 - g)``, ``k`` as above, no vendor financing, ``B_0 = 0``.
+The vendor's equity stake itself (dilution) is not valued. The one-year planner's cost rate
+``d = max(1 / T, 1 - 1 / q)`` (:mod:`scaling.planning.compute`) folds value loss into cost; here
+value loss is explicit, cohort by cohort, and costs follow the financing.
 """
 
 from __future__ import annotations
@@ -228,6 +234,7 @@ def summarise(out: dict[str, Any], cost: Any, v: Any) -> dict[str, Any]:
         "p_cannot_pay": jnp.mean(cannot.astype(jnp.float64), axis=0),
         "expected_gross_profit": jnp.mean(gp, axis=0),
         "expected_revenue_lost": jnp.mean(lost, axis=0),
+        "expected_idle_capacity": jnp.mean(jnp.sum(out["idle"], axis=-1), axis=0),
         "peak_required_revenue": jnp.max(cost, axis=-1) / v[5],
     }
 

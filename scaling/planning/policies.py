@@ -25,7 +25,8 @@ growth         ``Q_50(0) c^t``                           ``c``: ``2^0 .. 2^4.75`
 
 For each policy and level, over paths: ``p_cannot_pay`` (P(the balance is negative in any
 year), :mod:`scaling.planning.fleet`), ``expected_gross_profit`` (cumulative, dollars),
-``expected_revenue_lost`` (cumulative, dollars), draws of the worst year's cash and of
+``expected_revenue_lost`` (cumulative, dollars), ``expected_idle_capacity`` (capacity paid for
+and unused, revenue a year summed over years), draws of the worst year's cash and of
 cumulative gross profit, and the peak revenue the commitments require. ``on_frontier``
 marks the levels no other (policy, level) beats on both risk and expected gross profit.
 All of it is one jitted JAX program (paths x policies x levels x years).
@@ -170,7 +171,13 @@ def compare_policies(
         }
         | {
             n: (("policy", "level"), res[n])
-            for n in ("p_cannot_pay", "expected_gross_profit", "expected_revenue_lost", "peak_required_revenue")
+            for n in (
+                "p_cannot_pay",
+                "expected_gross_profit",
+                "expected_revenue_lost",
+                "expected_idle_capacity",
+                "peak_required_revenue",
+            )
         }
         | {"worst_year_cash_p10": (("policy", "level"), np.percentile(res["worst_year_cash"], 10, axis=0))},
         coords=coords,
@@ -266,6 +273,7 @@ def policy_table(tree: xr.DataTree) -> Any:
                 "P(cannot pay)": float(q["p_cannot_pay"]),
                 "E cumulative gross profit ($B)": float(q["expected_gross_profit"]) / 1e9,
                 "E revenue turned away ($B)": float(q["expected_revenue_lost"]) / 1e9,
+                "E idle capacity ($B)": float(q["expected_idle_capacity"]) / 1e9,
                 "worst year's cash p10 ($B)": float(q["worst_year_cash_p10"]) / 1e9,
                 "peak revenue required ($B/yr)": float(q["peak_required_revenue"]) / 1e9,
                 "on frontier": bool(q["on_frontier"]),
