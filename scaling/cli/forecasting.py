@@ -120,12 +120,47 @@ def plan_cmd(
     amortisation_years: Annotated[float, typer.Option(help="Straight-line amortisation period.")] = 5.0,
     efficiency_gain: Annotated[float, typer.Option(help="Price-performance gain per year (chip depreciation).")] = 1.4,
     percentile: Annotated[float, typer.Option(help="Revenue percentile that must still pay, in (0, 100).")] = 10.0,
+    years: Annotated[
+        int | None, typer.Option(help="Also plan commitments over this many years of arrivals: the fleet.")
+    ] = None,
+    correlation: Annotated[float, typer.Option(help="Year-to-year correlation of revenue scatter, [0, 1].")] = 0.9,
+    pay_share: Annotated[
+        float | None, typer.Option(help="Share of revenue served that pays the fleet (default s (1 - g)).")
+    ] = None,
+    vendor_financing: Annotated[float, typer.Option(help="Dollars of compute a vendor pays up front.")] = 0.0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("results/plan"),
     seed: int = 0,
 ) -> None:
-    """Revenue cone from the capability forecast, and how much compute one can commit to."""
+    """Revenue cone from the capability forecast, and how much compute one can commit to.
+
+    With --years, commitments over years too: a fleet of aging cohorts paid from revenue paths,
+    and commitment policies compared by P(cannot pay) and expected gross profit.
+    """
+    import math
+
     from scaling.planning.pipeline import run_plan
 
+    fleet = None
+    if years is not None:
+        from scaling.planning.fleet import FleetAssumptions
+
+        if years < 1:
+            err.print(f"[red]error:[/] --years must be >= 1 (years of arrivals); got {years}.")
+            raise typer.Exit(2)
+        with user_errors():
+            fleet = FleetAssumptions(
+                gross_margin=gross_margin,
+                compute_share=compute_share,
+                amortisation_years=max(1, round(amortisation_years)),
+                efficiency_gain=efficiency_gain,
+                lead_time=math.ceil(lead_time),
+                pay_share=pay_share,
+                vendor_financing=vendor_financing,
+            )
+        last = math.ceil(start) + fleet.lead_time + years - 1
+        if last > horizon:
+            err.print(f"note: the cone is extended to {last} for {years} years of arrivals")
+            horizon = float(last)
     with user_errors():
         r = run_plan(
             company=company,
@@ -138,6 +173,7 @@ def plan_cmd(
             efficiency_gain=efficiency_gain,
             percentile=percentile,
             seed=seed,
+            path_correlation=correlation,
         )
     console.print("[bold]assumptions[/]")
     for a in r.assumptions:
@@ -154,3 +190,16 @@ def plan_cmd(
     console.print(
         f"wrote {out}/plan.nc, cone.csv, plan_summary.csv, can_pay_curve.csv, pnl.csv, cone/can_pay/pnl.png/pdf"
     )
+    if fleet is not None:
+        from scaling.planning.policies import plan_policies, policy_table
+        from scaling.studies.plan_outputs import save_fleet
+
+        with user_errors():
+            tree = plan_policies(r, assumptions=fleet, years=years, chosen=("percentile", percentile))
+        y = tree["schedule"]["year"].values
+        console.print(f"[bold]compute commitments over years (arrivals {y[0]:.0f}-{y[-1]:.0f})[/]")
+        for a in fleet.describe():
+            console.print(f"  - {a}")
+        console.print(policy_table(tree).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        save_fleet(tree, out)
+        console.print(f"wrote {out}/fleet.nc, policies.csv, policy_table.csv, risk_growth/fleet_fan.png/pdf")

@@ -39,6 +39,7 @@ import pandas as pd
 import xarray as xr
 
 from scaling.planning.compute import Plan, _check_fraction, _check_percentile, _check_positive, annual_cost_rate, plan
+from scaling.planning.paths import _check_path_params, revenue_paths
 from scaling.planning.pnl import breakeven, generation_pnl
 from scaling.planning.revenue import fit_revenue_mapping, naive_revenue, revenue_from_capability
 
@@ -89,6 +90,8 @@ def run_plan(
     fit_kwargs: dict[str, Any] | None = None,
     fits: Mapping[str, xr.DataTree] | None = None,
     seed: int = 0,
+    path_correlation: float = 0.9,
+    path_walk_sd: float = 0.0,
 ) -> PlanResult:
     """Capability forecast -> revenue mapping -> cone of revenue -> compute plan -> P&L, as draws.
 
@@ -101,6 +104,10 @@ def run_plan(
     The cone has no economic ceiling (market size, GDP): it grows as fast as the
     capability trend and the fitted mapping imply, and the stacked trend shapes may
     include super-exponential growth. Read its far end as "what the trends say".
+
+    ``revenue_path`` (in the ``derived`` group) keeps each draw as a whole path, the mapping's
+    scatter correlated over years (``path_correlation`` per year, random walk ``path_walk_sd``
+    nats per sqrt-year; :mod:`scaling.planning.paths`), for statistics along a path.
 
     ``fits`` may hold trend shapes already fitted to the same capability rows (by law
     name, as :func:`~scaling.forecasting.forecast` takes them); only the others are fitted.
@@ -116,6 +123,7 @@ def run_plan(
     annual_cost_rate(amortisation_years, efficiency_gain)
     _check_positive("first_cost", first_cost, "run_plan")
     _check_positive("cost_growth", cost_growth, "run_plan")
+    _check_path_params(path_correlation, path_walk_sd, "run_plan")
     if horizon <= start + lead_time:
         raise ValueError(f"horizon ({horizon}) must be after start + lead_time ({start + lead_time}).")
     fit_kwargs = {"seed": seed, **(fit_kwargs or {})}
@@ -138,6 +146,9 @@ def run_plan(
     mapping = fit_revenue_mapping(rev_df, cap_fit, company=company, **fit_kwargs)
     _require_pass(mapping, f"the revenue mapping (ln revenue on ln {y}, {company})")
     revenue_draws = revenue_from_capability(mapping, fc.stacked, seed=seed)
+    paths = revenue_paths(
+        mapping, fc.stacked, years_grid, correlation=path_correlation, walk_sd=path_walk_sd, seed=seed + 2
+    )
     naive, naive_fit = naive_revenue(rev_df, years_grid, company=company, **fit_kwargs)
     _require_pass(naive_fit, f"the revenue trend ({company})")
     arrival = start + lead_time
@@ -171,6 +182,7 @@ def run_plan(
         {
             "capability": (("sample", "year"), fc.stacked[:n]),
             "revenue": (("sample", "year"), revenue_draws[:n]),
+            "revenue_path": (("sample", "year"), paths[:n]),
             "naive_revenue": (("sample", "year"), naive[:n]),
             "affordable_capex_demand": (("sample",), p.demand_draws[:n]),
             "p_cannot_pay": (("commitment",), p.curve["p_cannot_pay"].to_numpy()),
@@ -185,6 +197,8 @@ def run_plan(
         f"amortisation {amortisation_years:g} years, price-performance x{efficiency_gain:g}/year "
         f"(yearly cost {p.cost_rate:.1%} of capex)",
         f"pessimistic scenario: revenue percentile {percentile:g}",
+        f"revenue paths: the mapping's scatter correlated {path_correlation:g} from one year to the next"
+        + (f", plus a random walk of {path_walk_sd:g} nats per sqrt-year" if path_walk_sd else ""),
         f"model generations: first costs ${first_cost / 1e9:g}B in {start:g}, each {cost_growth:g}x the last; "
         + breakeven(pnl),
     ]

@@ -4,12 +4,14 @@ single- or double-column width (:data:`SIZES`); :func:`save_figure` writes PNG, 
 
 One module per family of figures: ``fit`` (data with predictive bands), ``posterior``
 (marginals, forests, trace and rank plots), ``comparison`` (PSIS-LOO, returns along compute),
-``forecast`` (fan chart, revenue cone, P(can pay), P&L).
+``forecast`` (fan chart, revenue cone, P(can pay), P&L), ``fleet`` (policies by risk and growth,
+the fleet under one policy).
 """
 
 from scaling.plots.base import DPI, PALETTE, SIZES, save_figure, tick_label
 from scaling.plots.comparison import plot_comparison, plot_elasticity
 from scaling.plots.fit import draw_fit, fit_curves, plot_fit
+from scaling.plots.fleet import plot_fleet_fan, plot_risk_growth
 from scaling.plots.forecast import plot_can_pay, plot_cone, plot_fan, plot_pnl
 from scaling.plots.posterior import plot_forest, plot_posterior, plot_rank, plot_trace
 
@@ -25,10 +27,12 @@ __all__ = [
     "plot_elasticity",
     "plot_fan",
     "plot_fit",
+    "plot_fleet_fan",
     "plot_forest",
     "plot_pnl",
     "plot_posterior",
     "plot_rank",
+    "plot_risk_growth",
     "plot_trace",
     "save_figure",
     "tick_label",

@@ -12,6 +12,8 @@ A spec has these tables (only ``data`` and ``model`` are required)::
     [forecast]  threshold, horizon, shapes, direction (for date laws)
     [plan]      revenue, company, start, horizon, lead_time, gross_margin, compute_share,
                 amortisation_years, efficiency_gain, percentile, first_cost, cost_growth, shapes
+    [fleet]     years, lead_time, amortisation_years, efficiency_gain, opex_rate, pay_share,
+                vendor_financing, vendor_year, cash, correlation, walk_sd, policy, knob
     [outputs]   dir (relative to the working directory), extend (plot extrapolation)
 
 ``[plan]`` makes the study a revenue cone and compute plan
@@ -21,6 +23,14 @@ capability, ``law`` a date trend law, reused as that forecast shape);
 ``revenue`` (a dataset name or CSV path relative to the spec; default ``lab_revenue``)
 holds the run-rate reports of ``company``. Every key left out takes ``run_plan``'s
 default; the seed and sampler settings come from ``[sampler]``.
+
+``[fleet]`` (with ``[plan]``) adds compute commitments over years
+(:func:`scaling.planning.plan_policies`): ``years`` whole years of arrivals from
+``ceil(start) + lead_time`` (the ``[plan]`` horizon must reach the last), the fleet's
+economics (:class:`scaling.planning.FleetAssumptions`; gross margin and compute share come
+from ``[plan]``), the revenue paths' ``correlation`` and ``walk_sd``
+(:mod:`scaling.planning.paths`), and the ``policy`` and ``knob`` drawn in the fleet fan.
+Keys left out take those defaults (years 5, correlation 0.9, walk_sd 0, policy percentile, knob 10).
 
 Every problem is reported as one message naming the file and the key, e.g.
 ``fits/x.toml: [sampler] num_samples must be an int >= 1; got -5.``
@@ -82,8 +92,26 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
         "cost_growth": (float, False),
         "shapes": (list, False),
     },
+    "fleet": {
+        "years": (int, False),
+        "lead_time": (int, False),
+        "amortisation_years": (int, False),
+        "efficiency_gain": (float, False),
+        "opex_rate": (float, False),
+        "pay_share": (float, False),
+        "vendor_financing": (float, False),
+        "vendor_year": (int, False),
+        "cash": (float, False),
+        "correlation": (float, False),
+        "walk_sd": (float, False),
+        "policy": (str, False),
+        "knob": (float, False),
+    },
     "outputs": {"dir": (str, False), "extend": ((float, int), False)},
 }
+
+#: [fleet] defaults not held by FleetAssumptions.
+FLEET_DEFAULTS: dict[str, Any] = {"years": 5, "correlation": 0.9, "walk_sd": 0.0, "policy": "percentile", "knob": 10.0}
 
 
 #: [plan] number rules: (test, rule in words), checked before any fitting.
@@ -156,6 +184,8 @@ def load_spec(path: str | Path, overrides: dict[str, dict[str, Any]] | None = No
         spec["model"]["x"] = [spec["model"]["x"]]
     if "plan" in spec:
         _check_plan(spec, path)
+    if "fleet" in spec:
+        _check_fleet(spec, where)
     spec["_path"] = str(path)
     return spec
 
@@ -276,3 +306,48 @@ def _check_plan(spec: dict[str, Any], path: Path) -> None:
             f"{where}: [plan] company: {p['company']!r} has {n} run-rate revenue report(s); "
             "the revenue mapping needs at least 4."
         )
+
+
+def fleet_assumptions(spec: dict[str, Any]) -> Any:
+    """The :class:`~scaling.planning.FleetAssumptions` of a checked spec's ``[fleet]`` and ``[plan]``."""
+    from dataclasses import fields
+
+    from scaling.planning.fleet import FleetAssumptions
+
+    f, p = spec["fleet"], spec["plan"]
+    names = {x.name for x in fields(FleetAssumptions)}
+    kw = {k: v for k, v in f.items() if k in names}
+    return FleetAssumptions(gross_margin=p["gross_margin"], compute_share=p["compute_share"], **kw)
+
+
+def _check_fleet(spec: dict[str, Any], where: str) -> None:
+    """[fleet] against FleetAssumptions' and the paths' rules, before any fitting; fills in defaults."""
+    import math
+
+    from scaling.errors import ScalingError
+    from scaling.planning.paths import _check_path_params
+    from scaling.planning.policies import POLICIES
+
+    if "plan" not in spec:
+        raise SpecError(f"{where}: [fleet] needs a [plan] table (the revenue cone the fleet is paid from).")
+    f, p = spec["fleet"], spec["plan"]
+    for k, v in FLEET_DEFAULTS.items():
+        f.setdefault(k, v)
+    try:
+        a = fleet_assumptions(spec)
+        _check_path_params(f["correlation"], f["walk_sd"], "[fleet]")
+    except ScalingError as e:
+        raise SpecError(f"{where}: [fleet]: {e}") from None
+    if f["policy"] not in POLICIES:
+        raise SpecError(f"{where}: [fleet] policy must be one of {', '.join(POLICIES)}; got {f['policy']!r}.")
+    if f["years"] < 1:
+        raise SpecError(f"{where}: [fleet] years must be an int >= 1; got {f['years']!r}.")
+    first = math.ceil(p["start"] - 1e-9) + a.lead_time
+    last = first + f["years"] - 1
+    if p["horizon"] < last:
+        raise SpecError(
+            f"{where}: [fleet] years: {f['years']} years of arrivals from {first} run to {last}, past the [plan] "
+            f"horizon {p['horizon']:g}; set [plan] horizon = {last} or fewer [fleet] years."
+        )
+    if a.vendor_year >= f["years"]:
+        raise SpecError(f"{where}: [fleet] vendor_year {a.vendor_year} is past the {f['years']}-year horizon.")
