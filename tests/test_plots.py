@@ -307,6 +307,25 @@ def test_chain_plots_refuse_point_fits_and_batches(fn, point, many):
         fn(many)
 
 
+@pytest.fixture(scope="module")
+def policies():
+    years = np.arange(2026.0, 2031.0)
+    mu = 20e9 * 3.0 ** np.arange(5)[None, :] * np.ones((300, 1))
+    return econ.compare_policies(econ.correlated_paths(mu, 0.6, years, seed=4), years)
+
+
+def test_plot_risk_growth(policies, tmp_path):
+    fig = plots.plot_risk_growth(policies)
+    assert fig.axes[0].get_ylabel() == "P(cannot pay in some year)"
+    render(fig, tmp_path, "risk_growth")
+
+
+def test_plot_fleet_fan(policies, tmp_path):
+    fig = plots.plot_fleet_fan(policies)
+    assert len(fig.axes) == 2
+    render(fig, tmp_path, "fleet_fan")
+
+
 # ----------------------------------------------------------------------------- coverage
 
 RENDER_TESTS = {
@@ -321,6 +340,8 @@ RENDER_TESTS = {
     "plot_elasticity": test_plot_elasticity,
     "plot_trace": test_plot_trace,
     "plot_rank": test_plot_rank,
+    "plot_risk_growth": test_plot_risk_growth,
+    "plot_fleet_fan": test_plot_fleet_fan,
 }
 
 

@@ -17,7 +17,7 @@ each sampled by its own thread: one share per GPU, so a multi-GPU machine is use
 change to user code; on CPU, one share per CPU device JAX was given (``JAX_NUM_CPU_DEVICES``,
 which the CLI sets to the core count), all run on the first CPU device. Executions
 of one compiled program from several threads use the cores in parallel, so the
-programs are compiled once rather than once per CPU device.
+programs are compiled once (:func:`compiled`) rather than once per CPU device.
 Each share runs the same program a one-share run would, so the draws equal a
 one-device run's with the same keys (``jax.shard_map`` would compile a different
 program whose float32 rounding differs, and NUTS amplifies that).
@@ -43,8 +43,9 @@ with their seconds as they end (compile, init, sampling, finish, to host).
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -225,6 +226,40 @@ def kernels(
     return traced("init", init), traced("chunk", run_chunk), traced("finish", finish)
 
 
+#: :func:`compiled`'s executables, by structure, shapes and device (the 64 most recent).
+_COMPILED: OrderedDict[tuple, tuple[Any, Any, Any]] = OrderedDict()
+#: Tracing a numpyro model is not thread-safe (its effect handlers live on one global stack), so the
+#: shares' threads trace and compile one at a time; sampling then runs in parallel.
+_COMPILE_LOCK = threading.Lock()
+
+
+def compiled(spec: tuple[Any, ...], d: Any, k: Any, num_samples: int) -> tuple[Any, Any, Any]:
+    """``(init, run_chunk, finish)`` of :func:`kernels` ``(*spec)`` lowered and compiled (JAX's
+    ahead-of-time API) for the shapes of ``d`` and ``k`` on their device; cached, and built by
+    one thread at a time (see :data:`_COMPILE_LOCK`)."""
+    leaves, treedef = jax.tree.flatten((d, k))
+    device = next(iter(leaves[0].devices()))
+    key = (spec, treedef, tuple((a.shape, str(a.dtype)) for a in leaves), device, num_samples)
+    with _COMPILE_LOCK:
+        if key not in _COMPILED:
+            on = jax.sharding.SingleDeviceSharding(device)
+
+            def placed(shapes: Any) -> Any:
+                return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=on), shapes)
+
+            init, run_chunk, finish = kernels(*spec)
+            low_init = init.lower(k, d)
+            low_chunk = run_chunk.lower(placed(low_init.out_info), d)
+            z = low_chunk.out_info[1][0]  # run_chunk returns (state, (z, stats)); z: (run, step, ...)
+            z = jax.tree.map(lambda a: jax.ShapeDtypeStruct((a.shape[0], num_samples, *a.shape[2:]), a.dtype), z)
+            low_finish = finish.lower(placed(z), d, k)
+            _COMPILED[key] = (low_init.compile(), low_chunk.compile(), low_finish.compile())
+            while len(_COMPILED) > 64:
+                _COMPILED.popitem(last=False)
+        _COMPILED.move_to_end(key)
+        return _COMPILED[key]
+
+
 def yrep_on_host(likelihood: Likelihood, device: Any) -> bool:
     """Whether replicated y is drawn on the host (:func:`host_beta`): beta likelihoods on
     CPU devices, where XLA's gamma sampler is slow; accelerators draw it themselves."""
@@ -289,7 +324,7 @@ def run(
     def sample(part: tuple[Any, Any], device: Any) -> tuple[Any, ...]:
         mark = phase_logger(f"{device} ({len(part[1])} runs x {total} steps, {mode} mode)")
         d, k = jax.device_put(part, device)
-        init, run_chunk, finish = kernels(*spec)
+        init, run_chunk, finish = compiled(spec, d, k, num_samples)
         mark("compile")
         state = init(k, d)
         mark("init", state)
