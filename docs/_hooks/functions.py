@@ -107,7 +107,7 @@ def table(root: Path = ROOT) -> str:
             link = f"[`{name}`][{target.path}]"
             args = f"`{_cell(signature(target))}`" if target.parameters else ""
             at_top = f"`scaling.{top[target.path]}`" if target.path in top else ""
-            via = [k for k, path in top_modules.items() if path == module.path]
+            via = [k for k, path in top_modules.items() if path == module.path and path != f"scaling.{k}"]
             if not at_top and via:
                 at_top = f"`scaling.{via[0]}.{name}`"
             rows.append(f"| {link} | {args} | {at_top} | {_summary(target)} |")
