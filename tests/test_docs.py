@@ -4,13 +4,17 @@
 object that the reference does not render, missing included file (README snippets, bench results,
 the changelog) or docstring that mkdocstrings cannot parse; the checks below then read the built
 site for what a reader needs: every public function in the generated table, one reference page per
-subpackage, the notebooks rendered (they are stored without outputs: nothing is executed).
+subpackage, the notebooks rendered (they are stored without outputs: nothing is executed). Every
+docstring example in the package runs as a doctest.
 """
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import inspect
 import os
+import pkgutil
 import re
 import subprocess
 import sys
@@ -95,3 +99,32 @@ def test_notebooks_rendered_without_executing(site):
         html = page.read_text()
         assert "SCALING_NOTEBOOK_FAST" in html
         assert not re.search(r'class="[^"]*jp-OutputArea-output', html), f"{path.name} was executed or has outputs"
+
+
+def _docstring_examples() -> list[doctest.DocTest]:
+    """Every docstring example in the package (found by walking its modules, so new ones run too)."""
+    finder = doctest.DocTestFinder()
+    found = []
+    for info in pkgutil.walk_packages(scaling.__path__, "scaling."):
+        if info.name.endswith("__main__"):  # runs the CLI when imported
+            continue
+        module = importlib.import_module(info.name)
+        found += [t for t in finder.find(module, module=module) if t.examples]
+    return sorted(found, key=lambda t: t.name)
+
+
+EXAMPLES = _docstring_examples()
+
+
+def test_docstring_examples_exist():
+    assert len(EXAMPLES) >= 5
+
+
+@pytest.mark.parametrize("test", EXAMPLES, ids=[t.name for t in EXAMPLES])
+def test_docstring_example_runs(test, monkeypatch):
+    """Each docstring example runs as a doctest; SCALING_JAX_CACHE=off keeps process-wide JAX settings as they are."""
+    monkeypatch.setenv("SCALING_JAX_CACHE", "off")
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    out: list[str] = []
+    result = runner.run(test, out=out.append)
+    assert result.failed == 0, "".join(out)
