@@ -138,5 +138,6 @@ _TILDE = re.compile(r"<code>~(?:[\w]+\.)*([\w]+)</code>")
 
 
 def on_page_content(html: str, **kwargs) -> str:
-    """Render Sphinx cross-reference roles in docstrings as plain code spans."""
-    return _TILDE.sub(r"<code>\1</code>", _ROLE.sub("", html))
+    """Render Sphinx cross-reference roles in docstrings as plain code spans, and drop the reST
+    ``::`` that introduces a literal block (Markdown shows the indented block as code already)."""
+    return _TILDE.sub(r"<code>\1</code>", _ROLE.sub("", html)).replace("::</p>", ":</p>")
