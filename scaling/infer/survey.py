@@ -132,6 +132,9 @@ def fit_survey(
     retries : a failing chunk is retried this many times, then reported in the result's ``failed``
         attribute while the others finish; a dataset that fails validation is reported the same way.
     address : the Ray cluster's address (default: a local instance).
+
+    Notes
+    -----
     ``device="auto"`` (in ``options``) is decided once for the whole job: locally by its total runs,
     so every chunk runs where a one-piece call would and gives the same draws; on Ray, on the
     tasks' GPUs where the cluster has them.
