@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scaling.errors import ScalingError
 from scaling.provenance import versions
 
 if TYPE_CHECKING:  # imported where used: atomic_write alone (figures, kept programs) needs no xarray
@@ -51,7 +52,7 @@ def load(path: str | os.PathLike) -> xr.DataTree:
 
     fit = xr.load_datatree(path, engine="h5netcdf")
     if "spec" not in fit.attrs:
-        raise ValueError(f"{path} is not a scaling fit (no 'spec' attribute).")
+        raise ScalingError(f"{path} is not a scaling fit (no 'spec' attribute).")
     json.loads(fit.attrs["spec"])
     saved = fit.attrs.get("scaling_version")
     if saved != versions()["scaling"]:

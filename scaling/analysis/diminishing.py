@@ -53,6 +53,7 @@ import xarray as xr
 
 from scaling.analysis.diagnostics import diagnose
 from scaling.analysis.prediction import model_from_fit
+from scaling.errors import ScalingError
 from scaling.models.law import LN10, Law
 
 CONSTANT_BY_CONSTRUCTION = ("power_law", "exponential_trend")
@@ -101,7 +102,7 @@ def path_function(law: Law, center: dict[str, float], y_scale: float):
             return theta["E"] + jnp.exp(a - al * ln_n) + jnp.exp(b - be * ln_d)
 
         return f
-    raise ValueError(f"returns has no one-dimensional compute path for law {law.name!r}.")
+    raise ScalingError(f"returns has no one-dimensional compute path for law {law.name!r}.")
 
 
 def _observed_coordinate(fit: xr.DataTree, law: Law) -> np.ndarray:
@@ -130,7 +131,7 @@ def marginal_returns(fit: xr.DataTree, grid: Any = None, n_grid: int = 50) -> xr
     """
     law = model_from_fit(fit).law
     if "problem" in fit["posterior"].dims:
-        raise ValueError("returns works on one problem; use scaling.select_problem(fit, name) first.")
+        raise ScalingError("returns works on one problem; use scaling.select_problem(fit, name) first.")
     const = fit["constant_data"]
     center = {i.name: float(const[f"center_{i.name}"]) for i in law.inputs}
     y_scale = float(const["y_scale"])
@@ -203,7 +204,7 @@ def returns(
 
         base_law = model_from_fit(baseline).law
         if base_law.name not in CONSTANT_BY_CONSTRUCTION:
-            raise ValueError(
+            raise ScalingError(
                 f"baseline must be a constant-returns law {CONSTANT_BY_CONSTRUCTION}; got {base_law.name!r}."
             )
         comparison = compare({law.name: fit, f"{base_law.name} (baseline)": baseline})

@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from scaling.errors import ScalingError
+
 app = typer.Typer(help="Bayesian scaling-law fits on CPU or GPU.", no_args_is_help=True, add_completion=False)
 
 
@@ -65,7 +67,7 @@ def parse_prior(text: str) -> tuple[str, Any]:
 
     m = _PRIOR.match(text)
     if not m:
-        raise ValueError(
+        raise ScalingError(
             f"Cannot read prior {text!r}; write it as NAME=Dist(arg=value, ...), e.g. alpha=HalfNormal(scale=1)."
         )
     name, dist, args = m.groups()
@@ -75,7 +77,7 @@ def parse_prior(text: str) -> tuple[str, Any]:
         try:
             kwargs[key.strip()] = float(value)
         except ValueError:
-            raise ValueError(f"Prior {text!r}: argument {part!r} must be key=number.") from None
+            raise ScalingError(f"Prior {text!r}: argument {part!r} must be key=number.") from None
     return name, Prior(dist, **kwargs)
 
 
@@ -83,7 +85,7 @@ def parse_option(text: str) -> tuple[str, Any]:
     """``"floor=0.25"`` -> ``("floor", 0.25)``; true/false/none are understood."""
     key, sep, value = text.partition("=")
     if not sep:
-        raise ValueError(f"Cannot read law option {text!r}; write it as key=value, e.g. floor=0.25.")
+        raise ScalingError(f"Cannot read law option {text!r}; write it as key=value, e.g. floor=0.25.")
     low = value.strip().lower()
     if low in ("true", "false"):
         return key.strip(), low == "true"

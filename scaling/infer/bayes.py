@@ -117,9 +117,13 @@ def _settings(
     check_int("num_chains", num_chains, 1, caller)
     check_int("max_tree_depth", max_tree_depth, 1, caller)
     if not 0.0 < float(target_accept) < 1.0:
-        raise ValueError(f"The 'target_accept' parameter of {caller} must be in (0, 1). Got {target_accept!r} instead.")
+        raise ScalingError(
+            f"The 'target_accept' parameter of {caller} must be in (0, 1). Got {target_accept!r} instead."
+        )
     if batch_mode not in ("auto", "vmap", "map"):
-        raise ValueError(f"The 'batch_mode' parameter of {caller} must be 'auto', 'vmap' or 'map'. Got {batch_mode!r}.")
+        raise ScalingError(
+            f"The 'batch_mode' parameter of {caller} must be 'auto', 'vmap' or 'map'. Got {batch_mode!r}."
+        )
     devices.check_device(device, caller)  # before any work
     return {
         "num_warmup": int(num_warmup),
@@ -364,10 +368,10 @@ def select_problem(fit: xr.DataTree, problem: Any) -> xr.DataTree:
     import json
 
     if "problem" not in fit["posterior"].dims:
-        raise ValueError("select_problem needs a fit_many result (a fit with a 'problem' dim).")
+        raise ScalingError("select_problem needs a fit_many result (a fit with a 'problem' dim).")
     names = [str(p) for p in fit["posterior"]["problem"].values]
     if str(problem) not in names:
-        raise ValueError(f"Unknown problem {problem!r}; the fit has {names}.")
+        raise ScalingError(f"Unknown problem {problem!r}; the fit has {names}.")
     i = names.index(str(problem))
     n = int(fit["constant_data"]["n_points"].isel(problem=i))
     groups = {}

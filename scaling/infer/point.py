@@ -32,6 +32,7 @@ import xarray as xr
 
 from scaling.checks import check_int
 from scaling.data.preparation import prepare
+from scaling.errors import ScalingError
 from scaling.infer.devices import check_device, local_devices, on_devices, platform
 from scaling.infer.lbfgs import (
     CHUNK,
@@ -110,13 +111,13 @@ def _internal_init(law: Law, init: Mapping[str, Any], space: str, center, y_scal
             mapped = law.from_physical({k: jnp.asarray(v) for k, v in init.items()}, center, y_scale)
         init = {**init, **{k: np.asarray(v) for k, v in mapped.items()}}
     elif space != "internal":
-        raise ValueError(f"The 'init_space' parameter of fit_point must be 'internal' or 'physical'. Got {space!r}.")
+        raise ScalingError(f"The 'init_space' parameter of fit_point must be 'internal' or 'physical'. Got {space!r}.")
     missing = [n for n in law.param_names if n not in init]
     if missing:
-        raise ValueError(f"init is missing parameter(s) {missing} of law {law.name!r} (space {space!r}).")
+        raise ScalingError(f"init is missing parameter(s) {missing} of law {law.name!r} (space {space!r}).")
     n = {len(init[k]) for k in law.param_names}
     if len(n) != 1:
-        raise ValueError(f"All init arrays must have the same length. Got lengths {sorted(n)}.")
+        raise ScalingError(f"All init arrays must have the same length. Got lengths {sorted(n)}.")
     return {k: init[k] for k in law.param_names}
 
 
@@ -175,7 +176,7 @@ def fit_point(
     need ``sample_dims=["sample"]``.
     """
     if delta <= 0:
-        raise ValueError(f"The 'delta' parameter of fit_point must be > 0. Got {delta!r} instead.")
+        raise ScalingError(f"The 'delta' parameter of fit_point must be > 0. Got {delta!r} instead.")
     check_device(device, "fit_point")
     if slots is not None:
         check_int("slots", slots, 1, "fit_point")

@@ -287,12 +287,12 @@ class _Store:
         if job_file.exists():
             previous = json.loads(job_file.read_text()).get("job_id")
             if not resume:
-                raise ValueError(
+                raise ScalingError(
                     f"{root} already holds a fit_many job ({previous}); pass resume=True (--resume) to continue it, "
                     "or choose another out_dir."
                 )
             if previous != job_id:
-                raise ValueError(
+                raise ScalingError(
                     f"{root} holds a different job ({previous}, not {job_id}: other data, law, settings or "
                     "chunking); resume it with the same inputs or choose another out_dir."
                 )
