@@ -53,6 +53,7 @@ import xarray as xr
 
 from scaling.analysis.diagnostics import diagnose
 from scaling.analysis.prediction import model_from_fit
+from scaling.checks import check_finite, check_prob
 from scaling.errors import ScalingError
 from scaling.models.law import LN10, Law
 
@@ -163,6 +164,10 @@ def marginal_returns(fit: xr.DataTree, grid: Any = None, n_grid: int = 50) -> xr
     return out
 
 
+#: Fewest bootstrap replicates of a point fit that :func:`returns` weighs a verdict from.
+MIN_REPLICATES = 20
+
+
 def returns(
     fit: xr.DataTree,
     grid: Any = None,
@@ -178,6 +183,16 @@ def returns(
     (fit with a ``derived`` group, :class:`Verdict`). The verdict is
     ``unreliable`` when the diagnostics gate fails.
     """
+    prob = check_prob(prob, "returns")
+    rope = check_finite("rope", rope, "returns", positive=True)
+    if fit.attrs.get("kind") == "point" and fit["posterior"].sizes.get("sample", 1) < MIN_REPLICATES:
+        n = fit["posterior"].sizes.get("sample", 1)
+        raise ScalingError(
+            f"returns needs a spread of estimates to weigh a verdict, and this point fit has {n} "
+            f"{'estimate (no bootstrap)' if n == 1 else 'bootstrap replicates'}; P(diminishing) from it would "
+            f"mean nothing. Refit with n_bootstrap >= {MIN_REPLICATES} (CLI: --method point --bootstrap 200), "
+            f"or use a Bayesian fit."
+        )
     gate = diagnose(fit)
     if not gate.ok:
         return fit, Verdict("unreliable", f"unreliable: {gate.reasons[0]}", details={"reasons": gate.reasons})

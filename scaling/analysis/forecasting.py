@@ -29,6 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from scaling.analysis.prediction import model_from_fit, predict
+from scaling.checks import check_finite
 from scaling.data.preparation import as_frame
 from scaling.data.tables import to_decimal_year
 from scaling.errors import ScalingError
@@ -244,6 +245,8 @@ def forecast(
     from scaling.analysis.diagnostics import diagnose
     from scaling.infer.bayes import fit
 
+    if threshold is not None:  # capability levels (minutes, scores, loss) are positive: checked before any fit
+        threshold = check_finite("threshold", threshold, "forecast", positive=True)
     fit_kwargs = {"seed": seed, **(fit_kwargs or {})}
     given = dict(fits or {})
     fits = {s: given[s] if s in given else fit(data, s, x=x, y=y, where=where, **fit_kwargs) for s in shapes}

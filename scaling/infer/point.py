@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from scaling.checks import check_int
+from scaling.checks import check_int, check_memory, check_seed
 from scaling.data.preparation import prepare
 from scaling.errors import ScalingError
 from scaling.infer.devices import check_device, local_devices, on_devices, platform
@@ -184,7 +184,13 @@ def fit_point(
     # the scatter model of the residuals: lognormal (log y) for positive laws, normal for scores. Huber's
     # loss needs y > 0 (positive laws, on log y) or finite scores; no likelihood's extra rules apply
     model = Model(law_obj, get_likelihood("lognormal" if law_obj.log_output else "normal"))
+    check_seed(seed, "fit_point")
+    check_int("n_bootstrap", n_bootstrap, 0, "fit_point")
+    check_int("n_starts", n_starts, 1, "fit_point")
     prep = prepare(data, model, x=x, y=y, dropna=dropna, where=where, units=units)
+    n_params = len(law_obj.params)  # bootstrap: (replicates x starts) problems of n points, held as float64
+    per = 8 * 6 * max(n_starts, 1) * (prep.n + n_params)
+    check_memory(per * max(n_bootstrap, 1), "fit_point", f"n_bootstrap={n_bootstrap:,}", per_unit=per)
     n_first = n_starts if init is None else max((np.size(v) for v in init.values()), default=1)
     polished = n_first if polish_starts is None else min(n_first, polish_starts)
     # the draws, screening and transforms run where the fit to the data is solved (bootstrap replicates

@@ -61,6 +61,10 @@ def get_law(law: str | Law, priors: Mapping[str, Prior | dict] | None = None, **
         bound = inspect.signature(factory).bind(**options)
     except TypeError as err:
         raise ScalingError(f"Invalid options {options} for law {law!r}: {err}") from None
+    for name, value in options.items():  # a number option given text (CLI --option floor=abc, a TOML string)
+        note = str(inspect.signature(factory).parameters[name].annotation)
+        if "float" in note and value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ScalingError(f"The {name!r} option of law {law!r} must be a number. Got {value!r} instead.")
     bound.apply_defaults()
     return factory(**bound.arguments).with_priors(priors)
 
