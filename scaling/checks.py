@@ -71,18 +71,16 @@ def available_memory() -> int | None:
         return None
 
 
-def check_memory(
-    need: int, where: str, setting: str, per_unit: int | None = None, available: int | None = None
-) -> None:
+def check_memory(need: int, where: str, setting: str, per_unit: int | None = None, name: str | None = None) -> None:
     """Refuse settings whose arrays (``need`` bytes) would not fit in available memory.
 
-    ``per_unit``: bytes per unit of ``setting``, so the message can give the largest value that fits.
+    ``per_unit``: bytes per unit of the setting ``name``, so the message can give the largest value that fits.
     """
-    available = available_memory() if available is None else available
+    available = available_memory()
     if available is None or need <= available:
         return
     largest = available // per_unit if per_unit else 0
-    hint = f"; the largest {setting} that fits is about {largest:,}" if largest >= 1 else ""
+    hint = f"; the largest {name} that fits is about {largest:,}" if name and largest >= 1 else ""
     raise ScalingError(
         f"{where}: {setting} would need about {_size(need)} of memory, and {_size(available)} is "
         f"available{hint}. Lower it."
@@ -105,7 +103,7 @@ def check_draws(num_samples: int, num_chains: int, n_problems: int, n_points: in
     setting = f"num_samples={num_samples:,} with num_chains={num_chains:,}"
     if n_problems > 1:
         setting += f" and {n_problems:,} problems"
-    check_memory(need, where, setting + f" ({n_points:,} points)", per_unit=per)
+    check_memory(need, where, setting + f" ({n_points:,} points)", per_unit=per, name="num_samples")
 
 
 def _size(n: float) -> str:

@@ -64,7 +64,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ScalingError, typer.BadParameter) as e:
-        say_error(e.format_message() if isinstance(e, typer.BadParameter) else str(e))
+        say_error(str(e))
         raise typer.Exit(2) from None
     except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort):
         raise

@@ -172,11 +172,20 @@ def fit_many_cmd(
 
         s = load_spec(spec)
         d, m = s["data"], s["model"]
+        folder = Path(out or s.get("outputs", {}).get("dir", f"results/{spec.stem}"))
+        if not (folder / "job.json").is_file():
+            io.check_output_dir(folder, "--out" if out else f"{spec}: [outputs] dir")
         if "by" not in d:
             raise typer.BadParameter(f"{spec}: [data] needs 'by', the column whose values are the problems.")
         df = as_frame(d["source"])
         if d["by"] not in df.columns:
             raise typer.BadParameter(f"{spec}: [data] by: no column {d['by']!r}; columns: {', '.join(df.columns)}.")
+        missing = df.index[df[d["by"]].isna()]
+        if len(missing):
+            raise typer.BadParameter(
+                f"{spec}: [data] by: column {d['by']!r} is empty in {len(missing)} row(s) ({list(missing[:5])}); "
+                f"those rows belong to no problem. Fill the column, or exclude them with [data] where."
+            )
         groups = {str(k): g.reset_index(drop=True) for k, g in df.groupby(d["by"], sort=False)}
         folder = Path(out or s.get("outputs", {}).get("dir", f"results/{spec.stem}"))
         tree = fit_survey(

@@ -169,9 +169,14 @@ def prepare(
     cols: dict[str, pd.Series] = {}
     for inp, col in zip(law.inputs, xs, strict=True):
         if inp.transform == "year":
+            if col in units:
+                raise DataError(
+                    f"{source} column {col!r} is a date input (dates or decimal years); units={{{col!r}: "
+                    f"{units[col]!r}}} does not apply to it. Remove that unit."
+                )
             if df[col].isna().all():
                 raise DataError(f"{source} column {col!r} is empty (all values missing).")
-            cols[col] = to_decimal_year(df[col], col, source, df)
+            cols[col] = to_decimal_year(df[col], col, source, df, notes)
             continue
         unit = units.get(col)
         if unit is None and inp.transform == "log10" and col.lower().startswith("log10"):
@@ -252,6 +257,13 @@ def prepare(
         nt = values[:, column[n_trials]]
         _require(table, n_trials, (nt >= 1) & (nt == np.round(nt)), "expected a positive whole item count", df, source)
 
+    for col in xs:
+        v = values[:, column[col]]
+        if len(v) > 1 and np.all(v == v[0]):
+            raise DataError(
+                f"{source} column {col!r}: every usable row has the same value ({_show(v[0])}); a law cannot "
+                f"be fitted along an input that does not vary. Check the column (and where=/dropna)."
+            )
     n_par = len(law.params) + len(likelihood.params)
     if len(table) <= n_par:
         raise DataError(

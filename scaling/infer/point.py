@@ -190,7 +190,9 @@ def fit_point(
     prep = prepare(data, model, x=x, y=y, dropna=dropna, where=where, units=units)
     n_params = len(law_obj.params)  # bootstrap: (replicates x starts) problems of n points, held as float64
     per = 8 * 6 * max(n_starts, 1) * (prep.n + n_params)
-    check_memory(per * max(n_bootstrap, 1), "fit_point", f"n_bootstrap={n_bootstrap:,}", per_unit=per)
+    check_memory(
+        per * max(n_bootstrap, 1), "fit_point", f"n_bootstrap={n_bootstrap:,}", per_unit=per, name="n_bootstrap"
+    )
     n_first = n_starts if init is None else max((np.size(v) for v in init.values()), default=1)
     polished = n_first if polish_starts is None else min(n_first, polish_starts)
     # the draws, screening and transforms run where the fit to the data is solved (bootstrap replicates

@@ -285,6 +285,8 @@ def _resolve_source(spec: dict[str, Any], path: Path, table: str = "data", key: 
             f"{path}: [{table}] {key} {source!r} is neither a dataset name ({', '.join(datasets.names())}) "
             f"nor a file (looked for {candidate})."
         )
+    if candidate.is_dir():
+        raise SpecError(f"{path}: [{table}] {key} {source!r} is a folder ({candidate}); give the CSV file in it.")
     spec[table][key] = str(candidate)
 
 
