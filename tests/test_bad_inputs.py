@@ -100,7 +100,7 @@ def test_by_column_with_missing_values_is_refused(tmp_path):
     )
     result = CliRunner().invoke(app, ["fit-many", str(spec), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2, result.output
-    assert "column 'family' is empty in 6 row(s) ([13, 14, 15, 16, 17, 18])" in " ".join(result.output.split())
+    assert "column 'family' is empty in 6 row(s) ([13, 14, 15, 16, 17]...)" in " ".join(result.output.split())
     assert not (tmp_path / "o").exists()
 
 

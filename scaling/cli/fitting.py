@@ -183,7 +183,7 @@ def fit_many_cmd(
         missing = df.index[df[d["by"]].isna()]
         if len(missing):
             raise typer.BadParameter(
-                f"{spec}: [data] by: column {d['by']!r} is empty in {len(missing)} row(s) ({list(missing[:5])}); "
+                f"{spec}: [data] by: column {d['by']!r} is empty in {len(missing)} row(s) ({list(missing[:5])}{'...' if len(missing) > 5 else ''}); "
                 f"those rows belong to no problem. Fill the column, or exclude them with [data] where."
             )
         groups = {str(k): g.reset_index(drop=True) for k, g in df.groupby(d["by"], sort=False)}

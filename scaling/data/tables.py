@@ -137,9 +137,9 @@ def _numeric(df: pd.DataFrame, col: str, source: str) -> pd.Series:
 #: (1.7e12), day counts or typos, not years.
 YEAR_RANGE = (1900.0, 2200.0)
 
-_ISO = re.compile(r"^\d{4}-\d{1,2}(-\d{1,2})?([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_ISO = re.compile(r"^\d{4}-\d{1,2}(?:-\d{1,2})?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
 _DMY = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
-_TZ = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+_TZ = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 
 
 def to_decimal_year(
