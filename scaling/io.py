@@ -83,6 +83,11 @@ def check_output_dir(path: str | os.PathLike, option: str = "--out") -> Path:
     Allowed: a path that does not exist, an empty folder, or a folder holding :data:`MARKER`.
     """
     path = Path(path)
+    if str(path).startswith("~"):
+        raise ScalingError(
+            f"{option} {str(path)!r} starts with '~', which only a shell expands; give the full path "
+            f"(e.g. {str(Path.home() / 'results')!r})."
+        )
     if path.is_symlink() and not path.exists():
         raise ScalingError(f"{option} {str(path)!r} is a broken symbolic link; remove it or choose another folder.")
     if path.exists() and not path.is_dir():

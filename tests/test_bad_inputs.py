@@ -106,7 +106,8 @@ def test_by_column_with_missing_values_is_refused(tmp_path):
 
 def _tiny_fit() -> xr.DataTree:
     post = xr.Dataset({"alpha": (("chain", "draw"), np.linspace(0, 1, 8).reshape(2, 4))})
-    return xr.DataTree.from_dict({"/": xr.Dataset(attrs={"spec": json.dumps({"law": {}})}), "posterior": post})
+    attrs = {"spec": json.dumps({"law": {}}), "scaling_version": scaling.__version__}
+    return xr.DataTree.from_dict({"/": xr.Dataset(attrs=attrs), "posterior": post})
 
 
 def test_fit_with_flipped_bytes_does_not_load(tmp_path):
@@ -126,7 +127,7 @@ def test_fit_with_flipped_bytes_does_not_load(tmp_path):
 
 
 def test_check_without_posterior_and_option_text_for_a_number(tmp_path):
-    tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs={"spec": "{}"})})
+    tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs={"spec": "{}", "scaling_version": scaling.__version__})})
     io.save(tree, tmp_path / "empty.nc")
     result = CliRunner().invoke(app, ["check", str(tmp_path / "empty.nc")])
     assert result.exit_code == 2 and "needs a fit with a posterior group" in result.output, result.output
@@ -328,3 +329,13 @@ def test_random_spec_gives_a_spec_or_our_error_and_changes_no_file(changes):
         except ScalingError:
             pass
         assert _snapshot(Path(d)) == before
+
+
+def test_compare_exits_non_zero_when_unreliable(tmp_path, monkeypatch):
+    from scaling.analysis.comparison import Comparison
+
+    verdict = Comparison("unreliable", ["power_law failed diagnostics: r_hat 1.2 for alpha"])
+    monkeypatch.setattr("scaling.analysis.comparison.compare", lambda fits: verdict)
+    paths = [str(io.save(_tiny_fit(), tmp_path / f"{k}.nc")) for k in ("a", "b")]
+    result = CliRunner().invoke(app, ["compare", *paths])
+    assert result.exit_code == 1 and "comparison unreliable: power_law failed diagnostics" in result.output

@@ -187,9 +187,10 @@ def test_run_replaces_only_its_own_results(tmp_path, monkeypatch):
     (legacy / "spec.json").write_text(json.dumps({"spec_id": "old", "spec": {}}))
     run_spec(spec, out=legacy)
     assert (legacy / io.MARKER).exists()
-    for bad in ("/", "."):
-        with pytest.raises(ScalingError):
+    for bad, match in (("/", "name a results folder"), (".", "name a results folder"), ("~", "only a shell expands")):
+        with pytest.raises(ScalingError, match=match):
             run_spec(spec, out=bad)
+    assert not Path("~").exists()
 
 
 class Killed(BaseException):

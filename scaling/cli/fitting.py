@@ -183,11 +183,11 @@ def fit_many_cmd(
         missing = df.index[df[d["by"]].isna()]
         if len(missing):
             raise typer.BadParameter(
-                f"{spec}: [data] by: column {d['by']!r} is empty in {len(missing)} row(s) ({list(missing[:5])}{'...' if len(missing) > 5 else ''}); "
-                f"those rows belong to no problem. Fill the column, or exclude them with [data] where."
+                f"{spec}: [data] by: column {d['by']!r} is empty in {len(missing)} row(s) "
+                f"({list(missing[:5])}{'...' if len(missing) > 5 else ''}); those rows would belong to no problem. "
+                f"Fill the column, or remove those rows."
             )
         groups = {str(k): g.reset_index(drop=True) for k, g in df.groupby(d["by"], sort=False)}
-        folder = Path(out or s.get("outputs", {}).get("dir", f"results/{spec.stem}"))
         tree = fit_survey(
             groups,
             m["law"],

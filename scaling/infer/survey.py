@@ -296,6 +296,8 @@ class _Store:
                     f"{root} holds a different job ({previous}, not {job_id}: other data, law, settings or "
                     "chunking); resume it with the same inputs or choose another out_dir."
                 )
+        else:  # a new job: only into a new, empty or marked folder (never among a user's files)
+            io.results_dir(root, "survey", "out_dir")
         self.chunks.mkdir(parents=True, exist_ok=True)
         io.atomic_write(job_file, lambda tmp: tmp.write_text(json.dumps({"job_id": job_id}, indent=2)))
 
