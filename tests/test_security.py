@@ -252,7 +252,7 @@ def test_a_kill_at_any_point_of_the_swap_leaves_whole_results(tmp_path, monkeypa
 
 def test_concurrent_runs_of_one_spec_take_turns(tmp_path, monkeypatch):
     log: list = []
-    _fake_study(monkeypatch, seconds=0.3, log=log)
+    _fake_study(monkeypatch, seconds=1.0, log=log)
     spec, errors = _csv_spec(tmp_path), []
 
     def go():
@@ -265,7 +265,7 @@ def test_concurrent_runs_of_one_spec_take_turns(tmp_path, monkeypatch):
         threads = [threading.Thread(target=go) for _ in range(2)]
         for t in threads:
             t.start()
-            time.sleep(0.05)
+            time.sleep(0.1)
         for t in threads:
             t.join()
     assert errors == [] and len(log) == 2
@@ -325,3 +325,20 @@ def test_internal_errors_are_shown_as_bugs(tmp_path, monkeypatch):
     assert result.exit_code == 1, result.output
     assert "internal error: KeyError: 'posterior'" in result.output and "This is a bug in scaling" in result.output
     assert "error: " not in result.output.replace("internal error: ", "")
+
+
+def test_where_on_columns_with_missing_values():
+    from scaling.data.where import mask
+
+    df = pd.DataFrame(
+        {
+            "n": pd.array([1, None, 3, 4], dtype="Int64"),
+            "flag": pd.array([True, None, False, True], dtype="boolean"),
+            "org": pd.array(["A", None, "B", "A"], dtype="string"),
+        }
+    )
+    assert mask(df, "n > 1").tolist() == [False, False, True, True]  # a missing value matches no comparison
+    assert mask(df, "flag == 1 and org == 'A'").tolist() == [True, False, False, True]
+    assert mask(df, "org in ['B']").tolist() == [False, False, True, False]
+    with pytest.raises(DataError, match=r"cannot order the values in org < 'B' .*missing values"):
+        mask(df, "org < 'B'")

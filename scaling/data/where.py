@@ -196,11 +196,11 @@ class _Eval:
             raise self.fail(f"column name {col!r} appears more than once in the table; rename the copies.")
         if pd.api.types.is_datetime64_dtype(series.dtype):
             return series.to_numpy(dtype="datetime64[ns]")
-        if pd.api.types.is_bool_dtype(series.dtype):
+        if pd.api.types.is_bool_dtype(series.dtype) and not series.isna().any():
             return series.to_numpy(dtype=bool)
-        if pd.api.types.is_numeric_dtype(series.dtype):
-            return series.to_numpy(dtype=float)
-        return series.to_numpy(dtype=object)
+        if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+            return series.to_numpy(dtype=float, na_value=np.nan)  # missing values match no comparison
+        return series.to_numpy(dtype=object, na_value=None)
 
     def compare(self, left: ast.expr, op: ast.cmpop, right: ast.expr) -> np.ndarray:
         a, b = self.value(left), self.value(right)
