@@ -84,6 +84,8 @@ def test_where_error_names_the_token():
         "nope == 1": "no column 'nope'. Available columns: ['flop', 'loss', 'org', 'my col']",
         "org > 1": "column 'org' holds text, compared ('>') with 1. Quote the value.",
         "flop": "it is a column, not a condition",
+        "not " * 3000 + "flop > 0": "the condition is nested too deeply",
+        "flop\0 > 0": "source code string cannot contain null bytes",
     }
     for where, message in cases.items():
         with pytest.raises(DataError, match=None) as info:
@@ -342,3 +344,13 @@ def test_where_on_columns_with_missing_values():
     assert mask(df, "org in ['B']").tolist() == [False, False, True, False]
     with pytest.raises(DataError, match=r"cannot order the values in org < 'B' .*missing values"):
         mask(df, "org < 'B'")
+
+
+def test_a_linked_results_folder_is_updated_through_the_link(tmp_path, monkeypatch):
+    _fake_study(monkeypatch)
+    spec = _csv_spec(tmp_path)
+    target = run_spec(spec, out=tmp_path / "disk" / "results")
+    (tmp_path / "link").symlink_to(target)
+    run_spec(spec, out=tmp_path / "link", force=True)
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "link" / "summary.csv").exists()
+    assert not list((tmp_path / "disk").glob(".results.tmp-*"))

@@ -115,6 +115,10 @@ def parse(text: str) -> ast.expr:
         tree = ast.parse(rewritten.strip(), mode="eval").body
     except SyntaxError as e:
         raise DataError(f"cannot apply where={text!r}: not a valid condition ({e.msg}). {_HELP}") from None
+    except (RecursionError, MemoryError):
+        raise DataError(f"cannot apply where={text[:40]!r}...: the condition is nested too deeply. {_HELP}") from None
+    except ValueError as e:  # e.g. a NUL character
+        raise DataError(f"cannot apply where={text!r}: not a valid condition ({e}). {_HELP}") from None
     for node in ast.walk(tree):
         for kind, what in _REFUSED.items():
             if isinstance(node, kind):
@@ -130,7 +134,10 @@ def parse(text: str) -> ast.expr:
 def mask(df: pd.DataFrame, text: str) -> np.ndarray:
     """Boolean array (one entry per row, by position) of the rows of ``df`` that satisfy ``text``."""
     tree = parse(text)
-    result = _Eval(df, text).value(tree)
+    try:
+        result = _Eval(df, text).value(tree)
+    except RecursionError:
+        raise DataError(f"cannot apply where={text[:40]!r}...: the condition is nested too deeply. {_HELP}") from None
     if not _is_bool(result):
         what = "a column" if isinstance(tree, ast.Name) else "a value"
         raise DataError(

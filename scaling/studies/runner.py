@@ -62,6 +62,8 @@ def run_spec(
     sid = spec_id({"spec": clean, **hashes})
     out = Path(out or spec.get("outputs", {}).get("dir", f"results/{Path(path).stem}"))
     option = "--out" if out_given else f"{spec['_path']}: [outputs] dir"
+    if out.is_symlink() and out.is_dir():
+        out = out.resolve()  # a link to a results folder elsewhere: the swap happens there, the link stays
     if out.resolve() == Path.cwd().resolve() or not out.resolve().name:
         raise SpecError(f"{option} {str(out)!r}: name a results folder (e.g. results/{Path(path).stem}), not this one.")
     io.check_output_dir(out, option)  # before the lock: never create anything beside a refused path
