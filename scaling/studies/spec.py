@@ -238,10 +238,9 @@ def _check_values(spec: dict[str, Any], where: str) -> None:
     def bad(key: str, rule: str, value: Any) -> SpecError:
         return SpecError(f"{where}: {key} must be {rule}; got {value!r}.")
 
-    d = spec["data"]
-    if "where" in d:
+    if "where" in spec["data"]:
         try:
-            parse(d["where"])
+            parse(spec["data"]["where"])
         except DataError as e:
             raise SpecError(f"{where}: [data] where: {e}") from None
     seed = spec.get("sampler", {}).get("seed")
@@ -260,11 +259,9 @@ def _check_values(spec: dict[str, Any], where: str) -> None:
     if f.get("direction", "up") not in ("up", "down"):
         raise bad("[forecast] direction", "'up' or 'down'", f["direction"])
     trends = [law for law in LAWS if _is_trend(law)]
-    for shape in f.get("shapes", []):
+    for shape in (f["shapes"] or [None]) if "shapes" in f else []:  # an empty list is refused too
         if shape not in trends:
             raise bad("[forecast] shapes", f"a list of date trend laws ({', '.join(trends)})", shape)
-    if "shapes" in f and not f["shapes"]:
-        raise bad("[forecast] shapes", "a non-empty list of date trend laws", f["shapes"])
     extend = spec.get("outputs", {}).get("extend")
     if extend is not None and not (math.isfinite(extend) and extend >= 0):
         raise bad("[outputs] extend", "a finite number >= 0 (decades or years to extrapolate)", extend)
