@@ -1,16 +1,114 @@
-"""Up-front parameter checks shared by the fitting functions (sklearn-style messages that say what to pass)."""
+"""Up-front parameter checks shared by the library and the CLI (sklearn-style messages that say what to pass).
+
+Each check returns the cleaned value or raises :class:`~scaling.errors.ScalingError` naming the
+parameter and where it was passed (a function, a CLI option or a spec key).
+"""
 
 from __future__ import annotations
 
+import math
+import os
 from typing import Any
 
 import numpy as np
 
+from scaling.errors import ScalingError
 
-def check_int(name: str, value: Any, low: int, where: str) -> int:
-    """``int(value)``, or a ValueError naming the parameter and the function ``where`` it was passed to."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(
-            f"The {name!r} parameter of {where} must be an int in the range [{low}, inf). Got {value!r} instead."
+#: Seeds are 32-bit: ``jax.random.key(seed)`` takes 0 <= seed < 2**32.
+SEED_MAX = 2**32 - 1
+
+
+def check_int(name: str, value: Any, low: int, where: str, high: int | None = None) -> int:
+    """``int(value)``, or a ScalingError naming the parameter and the function ``where`` it was passed to."""
+    top = "inf" if high is None else str(high)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < low
+        or (high is not None and value > high)
+    ):
+        raise ScalingError(
+            f"The {name!r} parameter of {where} must be an int in the range [{low}, {top}]. Got {value!r} instead."
         )
     return int(value)
+
+
+def _number(name: str, value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ScalingError(f"The {name!r} parameter of {where} must be a number. Got {value!r} instead.")
+    return float(value)
+
+
+def check_finite(name: str, value: Any, where: str, *, positive: bool = False, low: float | None = None) -> float:
+    """A finite number (``positive``: > 0; ``low``: >= low)."""
+    v = _number(name, value, where)
+    if not math.isfinite(v) or (positive and v <= 0) or (low is not None and v < low):
+        rule = "a finite number" + (" > 0" if positive else f" >= {low:g}" if low is not None else "")
+        raise ScalingError(f"The {name!r} parameter of {where} must be {rule}. Got {value!r} instead.")
+    return v
+
+
+def check_prob(value: Any, where: str, name: str = "prob") -> float:
+    """A verdict's probability threshold: in (0.5, 1), so at most one verdict can hold."""
+    v = _number(name, value, where)
+    if not 0.5 < v < 1:
+        raise ScalingError(
+            f"The {name!r} parameter of {where} must be a probability in (0.5, 1), e.g. 0.9. Got {value!r} instead."
+        )
+    return v
+
+
+def check_seed(value: Any, where: str, name: str = "seed") -> int:
+    """A PRNG seed: an int in [0, 2**32 - 1]."""
+    return check_int(name, value, 0, where, high=SEED_MAX)
+
+
+def available_memory() -> int | None:
+    """Bytes of physical memory available now (``os.sysconf`` pages), or None where it is not known."""
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(need: int, where: str, setting: str, per_unit: int | None = None, name: str | None = None) -> None:
+    """Refuse settings whose arrays (``need`` bytes) would not fit in available memory.
+
+    ``per_unit``: bytes per unit of the setting ``name``, so the message can give the largest value that fits.
+    """
+    available = available_memory()
+    if available is None or need <= available:
+        return
+    largest = available // per_unit if per_unit else 0
+    hint = f"; the largest {name} that fits is about {largest:,}" if name and largest >= 1 else ""
+    raise ScalingError(
+        f"{where}: {setting} would need about {_size(need)} of memory, and {_size(available)} is "
+        f"available{hint}. Lower it."
+    )
+
+
+def draws_bytes(num_samples: int, num_chains: int, n_problems: int, n_points: int, n_params: int) -> int:
+    """Bytes a NUTS fit holds: per draw, float64 ``mu``, ``log_likelihood`` and posterior predictive per
+    point (3 x points) plus the parameters, for every chain and problem; x2 for the copies made while
+    building the DataTree."""
+    per_draw = 8 * (3 * n_points + n_params + 8)
+    return 2 * per_draw * num_samples * num_chains * max(n_problems, 1)
+
+
+def check_draws(num_samples: int, num_chains: int, n_problems: int, n_points: int, n_params: int, where: str) -> None:
+    """Refuse a fit whose stored draws (see :func:`draws_bytes`) exceed available memory, naming the largest
+    ``num_samples`` that fits with these chains."""
+    need = draws_bytes(num_samples, num_chains, n_problems, n_points, n_params)
+    per = draws_bytes(1, num_chains, n_problems, n_points, n_params)
+    setting = f"num_samples={num_samples:,} with num_chains={num_chains:,}"
+    if n_problems > 1:
+        setting += f" and {n_problems:,} problems"
+    check_memory(need, where, setting + f" ({n_points:,} points)", per_unit=per, name="num_samples")
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"

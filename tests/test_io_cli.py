@@ -141,12 +141,12 @@ def test_cli_point_fit_and_figure_formats(tmp_path):
     args = ["fit", str(p), "--law", "power_law", "--x", "flop", "--y", "loss", "--method", "point"]
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
     assert result.exit_code == 0, result.output
-    assert {f.name for f in (tmp_path / "a").iterdir()} == {"fit.nc", "summary.csv", "fit.png"}
+    assert {f.name for f in (tmp_path / "a").iterdir()} == {"fit.nc", "summary.csv", "fit.png", ".scaling-results"}
     best = scaling.load(tmp_path / "a" / "fit.nc")["point_estimate"]
     assert abs(float(best["alpha"]) - 0.08) < 1e-4
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b"), "--figure", "none"])
     assert result.exit_code == 0, result.output
-    assert {f.name for f in (tmp_path / "b").iterdir()} == {"fit.nc", "summary.csv"}
+    assert {f.name for f in (tmp_path / "b").iterdir()} == {"fit.nc", "summary.csv", ".scaling-results"}
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "c"), "--figure", "png,jpeg"])
     assert result.exit_code != 0 and "--figure" in result.output and not (tmp_path / "c").exists()
 

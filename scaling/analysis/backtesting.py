@@ -35,7 +35,7 @@ from scaling.analysis.diagnostics import diagnose
 from scaling.analysis.prediction import predict, transform_inputs
 from scaling.data.preparation import as_frame, prepare
 from scaling.data.tables import to_decimal_year
-from scaling.errors import DataError
+from scaling.errors import DataError, ScalingError
 from scaling.infer.bayes import fit
 from scaling.infer.point import fit_point
 from scaling.models.law import Law
@@ -99,7 +99,7 @@ def _split_values(df: pd.DataFrame, law: Law, xs: list[str], split_on: str | Non
         return pd.Series(10**vals if inp.transform == "log10" else vals, index=df.index)
     if law.name == "chinchilla":
         return 6.0 * pd.to_numeric(df[xs[0]]) * pd.to_numeric(df[xs[1]])
-    raise ValueError(f"Pass split_on=<column> to backtest law {law.name!r}.")
+    raise ScalingError(f"Pass split_on=<column> to backtest law {law.name!r}.")
 
 
 def _point_draws(
@@ -210,10 +210,10 @@ def backtest(
     median_abs_error, status``.
     """
     if (cutoff is None) == (cutoffs is None):
-        raise ValueError("backtest needs exactly one of cutoff= (one split) or cutoffs= (rolling origin).")
+        raise ScalingError("backtest needs exactly one of cutoff= (one split) or cutoffs= (rolling origin).")
     unknown = set(methods) - set(METHODS)
     if unknown:
-        raise ValueError(f"Unknown backtest method(s) {sorted(unknown)}; choose from {list(METHODS)}.")
+        raise ScalingError(f"Unknown backtest method(s) {sorted(unknown)}; choose from {list(METHODS)}.")
     model = resolve(law, likelihood, priors=priors, options=law_options)
     law_obj, lik = model.law, model.likelihood
     df = as_frame(data)

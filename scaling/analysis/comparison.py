@@ -12,6 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from scaling.analysis.diagnostics import diagnose
+from scaling.errors import ScalingError
 
 
 @dataclass
@@ -66,14 +67,16 @@ def compare(
     estimate is unreliable, and so is an elpd difference that hinges on them.
     """
     if len(fits) < 2:
-        raise ValueError("compare needs at least two fits, as a dict name -> fit.")
+        raise ScalingError("compare needs at least two fits, as a dict name -> fit.")
     hashes = {name: dt.attrs.get("data_sha256") for name, dt in fits.items()}
     if len(set(hashes.values())) != 1:
-        raise ValueError(f"compare needs fits to the same data; data hashes differ: {hashes}.")
+        raise ScalingError(f"compare needs fits to the same data; data hashes differ: {hashes}.")
     reasons = []
     for name, dt in fits.items():
         if "log_likelihood" not in dt.children:
-            raise ValueError(f"Fit {name!r} has no log_likelihood group; compare needs Bayesian fits from scaling.fit.")
+            raise ScalingError(
+                f"Fit {name!r} has no log_likelihood group; compare needs Bayesian fits from scaling.fit."
+            )
         if gate:
             d = diagnose(dt)
             if not d.ok:

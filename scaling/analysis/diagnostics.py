@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from scaling.errors import ScalingError
+
 ORDER = {"pass": 0, "warn": 1, "fail": 2}
 
 
@@ -86,7 +88,7 @@ def diagnose(
     (R-hat, bulk/tail ESS and status per parameter; per problem for ``fit_many``).
     """
     if "posterior" not in fit.children:
-        raise ValueError("diagnose needs a fit with a posterior group (from scaling.fit, fit_many or fit_point).")
+        raise ScalingError("diagnose needs a fit with a posterior group (from scaling.fit, fit_many or fit_point).")
     if "sample" in fit["posterior"].dims:
         return _diagnose_point(fit, grad_tol)
     import arviz_stats as azs  # ArviZ's computations, without arviz-plots (matplotlib)

@@ -53,6 +53,8 @@ import xarray as xr
 
 from scaling.analysis.diagnostics import diagnose
 from scaling.analysis.prediction import model_from_fit
+from scaling.checks import check_finite, check_prob
+from scaling.errors import ScalingError
 from scaling.models.law import LN10, Law
 
 CONSTANT_BY_CONSTRUCTION = ("power_law", "exponential_trend")
@@ -101,7 +103,7 @@ def path_function(law: Law, center: dict[str, float], y_scale: float):
             return theta["E"] + jnp.exp(a - al * ln_n) + jnp.exp(b - be * ln_d)
 
         return f
-    raise ValueError(f"returns has no one-dimensional compute path for law {law.name!r}.")
+    raise ScalingError(f"returns has no one-dimensional compute path for law {law.name!r}.")
 
 
 def _observed_coordinate(fit: xr.DataTree, law: Law) -> np.ndarray:
@@ -130,7 +132,7 @@ def marginal_returns(fit: xr.DataTree, grid: Any = None, n_grid: int = 50) -> xr
     """
     law = model_from_fit(fit).law
     if "problem" in fit["posterior"].dims:
-        raise ValueError("returns works on one problem; use scaling.select_problem(fit, name) first.")
+        raise ScalingError("returns works on one problem; use scaling.select_problem(fit, name) first.")
     const = fit["constant_data"]
     center = {i.name: float(const[f"center_{i.name}"]) for i in law.inputs}
     y_scale = float(const["y_scale"])
@@ -162,6 +164,10 @@ def marginal_returns(fit: xr.DataTree, grid: Any = None, n_grid: int = 50) -> xr
     return out
 
 
+#: Fewest bootstrap replicates of a point fit that :func:`returns` weighs a verdict from.
+MIN_REPLICATES = 20
+
+
 def returns(
     fit: xr.DataTree,
     grid: Any = None,
@@ -177,6 +183,16 @@ def returns(
     (fit with a ``derived`` group, :class:`Verdict`). The verdict is
     ``unreliable`` when the diagnostics gate fails.
     """
+    prob = check_prob(prob, "returns")
+    rope = check_finite("rope", rope, "returns", positive=True)
+    if fit.attrs.get("kind") == "point" and fit["posterior"].sizes.get("sample", 1) < MIN_REPLICATES:
+        n = fit["posterior"].sizes.get("sample", 1)
+        raise ScalingError(
+            f"returns needs a spread of estimates to weigh a verdict, and this point fit has {n} "
+            f"{'estimate (no bootstrap)' if n == 1 else 'bootstrap replicates'}; P(diminishing) from it would "
+            f"mean nothing. Refit with n_bootstrap >= {MIN_REPLICATES} (CLI: --method point --bootstrap 200), "
+            f"or use a Bayesian fit."
+        )
     gate = diagnose(fit)
     if not gate.ok:
         return fit, Verdict("unreliable", f"unreliable: {gate.reasons[0]}", details={"reasons": gate.reasons})
@@ -203,7 +219,7 @@ def returns(
 
         base_law = model_from_fit(baseline).law
         if base_law.name not in CONSTANT_BY_CONSTRUCTION:
-            raise ValueError(
+            raise ScalingError(
                 f"baseline must be a constant-returns law {CONSTANT_BY_CONSTRUCTION}; got {base_law.name!r}."
             )
         comparison = compare({law.name: fit, f"{base_law.name} (baseline)": baseline})

@@ -29,8 +29,10 @@ import pandas as pd
 import xarray as xr
 
 from scaling.analysis.prediction import model_from_fit, predict
+from scaling.checks import check_finite
 from scaling.data.preparation import as_frame
 from scaling.data.tables import to_decimal_year
+from scaling.errors import ScalingError
 
 SHAPES = ("exponential_trend", "quadratic_trend", "logistic_trend")
 
@@ -48,7 +50,7 @@ def frontier(
     """
     df = as_frame(data)
     if top_k < 1:
-        raise ValueError(f"The 'top_k' parameter of frontier must be >= 1. Got {top_k!r} instead.")
+        raise ScalingError(f"The 'top_k' parameter of frontier must be >= 1. Got {top_k!r} instead.")
     years = to_decimal_year(df[date], date, df.attrs.get("source", "data"), df)
     d = df.assign(_year=years, _v=pd.to_numeric(df[value], errors="coerce")).dropna(subset=["_year", "_v"])
     if since is not None:
@@ -92,7 +94,7 @@ def compose(capability_fit: xr.DataTree, compute_draws: np.ndarray, *, seed: int
     """
     law = model_from_fit(capability_fit).law
     if len(law.inputs) != 1 or law.inputs[0].transform != "log10":
-        raise ValueError(f"compose needs a capability law of one compute input; {law.name!r} is not.")
+        raise ScalingError(f"compose needs a capability law of one compute input; {law.name!r} is not.")
     const = capability_fit["constant_data"]
     c = float(const[f"center_{law.inputs[0].name}"])
     y_scale = float(const["y_scale"])
@@ -146,7 +148,7 @@ def crossing(
     ``already`` (share of draws past the threshold at the first date) and a quantile ``table``.
     """
     if direction not in ("up", "down"):
-        raise ValueError(f"The 'direction' parameter of crossing must be 'up' or 'down'. Got {direction!r}.")
+        raise ScalingError(f"The 'direction' parameter of crossing must be 'up' or 'down'. Got {direction!r}.")
     v = draws if direction == "up" else -draws
     thr = threshold if direction == "up" else -threshold
     above = v >= thr
@@ -243,6 +245,8 @@ def forecast(
     from scaling.analysis.diagnostics import diagnose
     from scaling.infer.bayes import fit
 
+    if threshold is not None:  # capability levels (minutes, scores, loss) are positive: checked before any fit
+        threshold = check_finite("threshold", threshold, "forecast", positive=True)
     fit_kwargs = {"seed": seed, **(fit_kwargs or {})}
     given = dict(fits or {})
     fits = {s: given[s] if s in given else fit(data, s, x=x, y=y, where=where, **fit_kwargs) for s in shapes}
@@ -253,7 +257,7 @@ def forecast(
         if not gate[s].ok:
             assumptions.append(f"shape {s} left out: {gate[s].reasons[0]}")
     if not ok:
-        raise ValueError("No trend shape passed the diagnostics gate: " + "; ".join(assumptions))
+        raise ScalingError("No trend shape passed the diagnostics gate: " + "; ".join(assumptions))
     comparison = compare(ok) if len(ok) > 1 else None
     if comparison is not None and comparison.table is not None:
         weights = {s: float(comparison.table.loc[s, "weight"]) for s in ok}
@@ -263,7 +267,7 @@ def forecast(
     t0 = float(t_obs.max()) if start is None else float(years([start])[0])
     t1 = float(years([horizon])[0])
     if t1 <= t0:
-        raise ValueError(f"horizon {horizon!r} must be after the start of the forecast ({_as_date(t0)}).")
+        raise ScalingError(f"horizon {horizon!r} must be after the start of the forecast ({_as_date(t0)}).")
     grid = np.linspace(t0, t1, max(int((t1 - t0) * n_grid_per_year), 2) + 1)
     draws = {s: trend_draws(f, grid) for s, f in ok.items()}
     rng = np.random.default_rng(seed)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from scaling.errors import ScalingError
 from scaling.models.law import Law
 from scaling.models.model import Model, model_from_spec
 
@@ -40,12 +41,12 @@ def transform_inputs(law: Law, x: Mapping[str, Any] | Any) -> dict[str, np.ndarr
 
     if not isinstance(x, Mapping):
         if len(law.inputs) != 1:
-            raise ValueError(f"Law {law.name!r} has inputs {[i.name for i in law.inputs]}; pass a dict of arrays.")
+            raise ScalingError(f"Law {law.name!r} has inputs {[i.name for i in law.inputs]}; pass a dict of arrays.")
         x = {law.inputs[0].name: x}
     out = {}
     for inp in law.inputs:
         if inp.name not in x:
-            raise ValueError(f"Missing input {inp.name!r} for law {law.name!r} ({inp.doc}).")
+            raise ScalingError(f"Missing input {inp.name!r} for law {law.name!r} ({inp.doc}).")
         v = x[inp.name]
         if inp.transform == "year":
             s = pd.Series(np.atleast_1d(v))
@@ -54,7 +55,7 @@ def transform_inputs(law: Law, x: Mapping[str, Any] | Any) -> dict[str, np.ndarr
             arr = np.atleast_1d(np.asarray(v, dtype=float))
             if inp.transform == "log10":
                 if np.any(arr <= 0):
-                    raise ValueError(f"Input {inp.name!r} must be positive (the law uses log10 of it).")
+                    raise ScalingError(f"Input {inp.name!r} must be positive (the law uses log10 of it).")
                 arr = np.log10(arr)
             out[inp.name] = arr
     return out
@@ -83,14 +84,14 @@ def predict(
     DataArray with the fit's sample dims (``chain, draw`` or ``sample``) plus ``grid``.
     """
     if kind not in ("mean", "predictive"):
-        raise ValueError(f"The 'kind' parameter of predict must be 'mean' or 'predictive'. Got {kind!r}.")
+        raise ScalingError(f"The 'kind' parameter of predict must be 'mean' or 'predictive'. Got {kind!r}.")
     if "problem" in fit[group].dims:
-        raise ValueError("predict works on one problem; select it first: fit.sel(problem=name).")
+        raise ScalingError("predict works on one problem; select it first: fit.sel(problem=name).")
     model = model_from_fit(fit)
     law = model.law
     lik = None if is_point_fit(fit) else model.likelihood
     if kind == "predictive" and (lik is None or lik.counts):
-        raise ValueError("kind='predictive' needs a Bayesian fit with a continuous likelihood; use kind='mean'.")
+        raise ScalingError("kind='predictive' needs a Bayesian fit with a continuous likelihood; use kind='mean'.")
     const = fit["constant_data"]
     center = {i.name: float(const[f"center_{i.name}"]) for i in law.inputs}
     y_scale = float(const["y_scale"])

@@ -1,6 +1,9 @@
 """Command-line interface: a thin layer over library calls.
 
-Exit codes: 0 ok; 2 invalid input (the message names file, row and column).
+Exit codes: 0 ok; 2 invalid input (the message names file, row and column); 1 a failed
+verdict (unreliable comparison or returns, failed problems) or an internal error (a bug:
+reported as such, with the traceback to send). Every message is printed literally: the
+consoles do not interpret rich markup, so ``[sampler]`` or ``run [final].csv`` show as written.
 Heavy libraries (JAX, numpyro, ArviZ) are imported inside commands only.
 """
 
@@ -8,21 +11,30 @@ from __future__ import annotations
 
 import re
 import sys
+import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from scaling.errors import ScalingError
 
 app = typer.Typer(help="Bayesian scaling-law fits on CPU or GPU.", no_args_is_help=True, add_completion=False)
 
 
-console = Console(width=None if sys.stdout.isatty() else 120)
+console = Console(width=None if sys.stdout.isatty() else 120, markup=False, highlight=False)
 
 
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120, markup=False, highlight=False)
+
+#: Where internal errors (bugs) should be reported.
+ISSUES = "the scaling issue tracker"
 
 
 @app.callback()
@@ -39,15 +51,31 @@ def columns(text: str) -> list[str]:
     return [c.strip() for c in text.split(",")]
 
 
+def say_error(message: str) -> None:
+    """Print ``error: message`` (the message literally) on stderr."""
+    err.print(Text.assemble(("error:", "red"), " ", str(message)))
+
+
 @contextmanager
-def user_errors():
-    """Turn invalid-input errors (bad data: :class:`scaling.data.DataError`, bad arguments) into one
-    message and exit code 2."""
+def user_errors() -> Iterator[None]:
+    """Invalid input (:class:`scaling.errors.ScalingError` and its subclasses, typer's BadParameter)
+    becomes one ``error: ...`` line and exit code 2; any other exception is a bug in the toolkit:
+    shown as an internal error, with its traceback and where to report it, and exit code 1."""
     try:
         yield
-    except ValueError as e:  # DataError is a ValueError
-        err.print(f"[red]error:[/] {e}")
+    except (ScalingError, typer.BadParameter) as e:
+        say_error(str(e))
         raise typer.Exit(2) from None
+    except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except Exception as e:  # noqa: BLE001 - everything else is ours to fix, and said so
+        err.print(Text.assemble(("internal error:", "bold red"), f" {type(e).__name__}: {e}"))
+        err.print(traceback.format_exc().rstrip())
+        err.print(
+            f"This is a bug in scaling, not a problem with your input. Please report it to {ISSUES} with the "
+            f"command you ran and the lines above."
+        )
+        raise typer.Exit(1) from None
 
 
 #: ``--device`` of the fitting commands (validated by the library: see :func:`scaling.devices.platform`).
@@ -65,7 +93,7 @@ def parse_prior(text: str) -> tuple[str, Any]:
 
     m = _PRIOR.match(text)
     if not m:
-        raise ValueError(
+        raise ScalingError(
             f"Cannot read prior {text!r}; write it as NAME=Dist(arg=value, ...), e.g. alpha=HalfNormal(scale=1)."
         )
     name, dist, args = m.groups()
@@ -75,7 +103,7 @@ def parse_prior(text: str) -> tuple[str, Any]:
         try:
             kwargs[key.strip()] = float(value)
         except ValueError:
-            raise ValueError(f"Prior {text!r}: argument {part!r} must be key=number.") from None
+            raise ScalingError(f"Prior {text!r}: argument {part!r} must be key=number.") from None
     return name, Prior(dist, **kwargs)
 
 
@@ -83,7 +111,7 @@ def parse_option(text: str) -> tuple[str, Any]:
     """``"floor=0.25"`` -> ``("floor", 0.25)``; true/false/none are understood."""
     key, sep, value = text.partition("=")
     if not sep:
-        raise ValueError(f"Cannot read law option {text!r}; write it as key=value, e.g. floor=0.25.")
+        raise ScalingError(f"Cannot read law option {text!r}; write it as key=value, e.g. floor=0.25.")
     low = value.strip().lower()
     if low in ("true", "false"):
         return key.strip(), low == "true"
@@ -117,7 +145,7 @@ def _header(col: str) -> str:
 
 def print_diagnosis(d) -> None:
     colour = {"pass": "green", "warn": "yellow", "fail": "red"}[d.status]
-    console.print(f"diagnostics: [{colour}]{d.status.upper()}[/]")
+    console.print(Text.assemble("diagnostics: ", (d.status.upper(), colour)))
     for r in d.reasons[:10]:
         console.print(f"  - {r}")
     if len(d.reasons) > 10:
@@ -127,8 +155,5 @@ def print_diagnosis(d) -> None:
 def _load_fit(path: Path):
     from scaling import io
 
-    try:
+    with user_errors():
         return io.load(path)
-    except (FileNotFoundError, ValueError, OSError) as e:
-        err.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from None

@@ -13,7 +13,10 @@ from typing import Annotated
 import numpy as np
 import typer
 from rich.table import Table
+from rich.text import Text
 
+from scaling import io
+from scaling.checks import check_finite
 from scaling.cli.common import (
     DeviceOption,
     _load_fit,
@@ -27,6 +30,7 @@ from scaling.cli.common import (
     print_summary,
     user_errors,
 )
+from scaling.errors import ScalingError
 
 
 @app.command()
@@ -35,7 +39,9 @@ def fit(
     law: Annotated[str, typer.Option(help="Law name; see `scaling laws`.")],
     x: Annotated[str, typer.Option(help="Input column(s), comma-separated in the law's input order.")],
     y: Annotated[str, typer.Option(help="Observed column.")],
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("results"),
+    out: Annotated[Path, typer.Option(help="Output folder (new, empty, or earlier scaling results).")] = Path(
+        "results/fit"
+    ),
     likelihood: Annotated[str | None, typer.Option(help="lognormal, studentt, normal, beta, binomial.")] = None,
     n_trials: Annotated[str | None, typer.Option(help="Item-count column (binomial).")] = None,
     option: Annotated[list[str] | None, typer.Option(help="Law option key=value, e.g. floor=0.25.")] = None,
@@ -62,8 +68,10 @@ def fit(
     many starts, ``--bootstrap N`` resampled replicates) instead of a posterior.
     """
     with user_errors():
+        io.check_output_dir(out)
         if method not in ("nuts", "point"):
             raise typer.BadParameter(f"--method must be 'nuts' or 'point'; got {method!r}.")
+        check_finite("extend", extend, "--extend", low=0)
         if bootstrap < 0 or (bootstrap and method != "point"):
             raise typer.BadParameter("--bootstrap takes a count >= 0 and needs --method point.")
         formats = () if figure.strip().lower() == "none" else columns(figure.lower())
@@ -73,7 +81,7 @@ def fit(
         options = dict(parse_option(o) for o in option or [])
     import warnings
 
-    from scaling import io, plots
+    from scaling import plots
     from scaling.analysis import tables
     from scaling.data.tables import describe_exclusions
 
@@ -102,11 +110,12 @@ def fit(
                 )
         for w in caught:
             if issubclass(w.category, UserWarning):
-                err.print(f"[yellow]warning:[/] {w.message}")
+                err.print(Text.assemble(("warning:", "yellow"), f" {w.message}"))
     excluded = json.loads(dt.attrs["excluded_rows"])
     if excluded:
         err.print(describe_exclusions(excluded))
-    out.mkdir(parents=True, exist_ok=True)
+    with user_errors():
+        io.results_dir(out, "fit")
     written = [out / "fit.nc", out / "summary.csv"]
     if method == "point":
         import pandas as pd
@@ -163,13 +172,22 @@ def fit_many_cmd(
 
         s = load_spec(spec)
         d, m = s["data"], s["model"]
+        folder = Path(out or s.get("outputs", {}).get("dir", f"results/{spec.stem}"))
+        if not (folder / "job.json").is_file():
+            io.check_output_dir(folder, "--out" if out else f"{spec}: [outputs] dir")
         if "by" not in d:
             raise typer.BadParameter(f"{spec}: [data] needs 'by', the column whose values are the problems.")
         df = as_frame(d["source"])
         if d["by"] not in df.columns:
             raise typer.BadParameter(f"{spec}: [data] by: no column {d['by']!r}; columns: {', '.join(df.columns)}.")
+        missing = df.index[df[d["by"]].isna()]
+        if len(missing):
+            raise typer.BadParameter(
+                f"{spec}: [data] by: column {d['by']!r} is empty in {len(missing)} row(s) "
+                f"({list(missing[:5])}{'...' if len(missing) > 5 else ''}); those rows would belong to no problem. "
+                f"Fill the column, or remove those rows."
+            )
         groups = {str(k): g.reset_index(drop=True) for k, g in df.groupby(d["by"], sort=False)}
-        folder = Path(out or s.get("outputs", {}).get("dir", f"results/{spec.stem}"))
         tree = fit_survey(
             groups,
             m["law"],
@@ -184,7 +202,7 @@ def fit_many_cmd(
         )
     failed = json.loads(tree.attrs["failed"])
     for f in failed:
-        err.print(f"[red]failed:[/] {', '.join(f['problems'][:5])}: {f['error']}")
+        err.print(Text.assemble(("failed:", "red"), f" {', '.join(f['problems'][:5])}: {f['error']}"))
     console.print(
         f"{tree.posterior.sizes['problem']} of {len(groups)} problems fitted; results in {folder}/fit.nc "
         f"(chunks in {folder}/chunks/)"
@@ -212,7 +230,7 @@ def run_cmd(
     if (folder / "returns.json").exists():
         console.print(json.loads((folder / "returns.json").read_text())["text"])
     if (folder / "plan_summary.csv").exists():
-        console.print("[bold]compute plan[/]")
+        console.print("compute plan", style="bold")
         plan = pd.read_csv(folder / "plan_summary.csv")
         console.print(plan.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
     console.print(f"results in {folder}/ (open {folder / 'report.html'} in a browser)")
@@ -245,7 +263,9 @@ def check(fit_path: Annotated[Path, typer.Argument(help="A fit.nc written by `sc
     """
     from scaling.analysis.diagnostics import diagnose
 
-    d = diagnose(_load_fit(fit_path))
+    fit = _load_fit(fit_path)
+    with user_errors():
+        d = diagnose(fit)
     print_diagnosis(d)
     if len(d.table):
         console.print(d.table.to_string(float_format=lambda v: f"{v:.4g}"))
@@ -271,6 +291,8 @@ def compare(
     for name, table in result.high_k.items():
         console.print(f"high Pareto k in {name}:")
         console.print(table.to_string(index=False))
+    if result.table is None:  # unreliable: no ranking to act on
+        raise typer.Exit(1)
 
 
 @app.command("returns")
@@ -282,9 +304,13 @@ def returns_cmd(
     rope: float = 0.1,
 ) -> None:
     """Are returns diminishing? Posterior marginal returns along compute, and the verdict."""
-    from scaling import io
     from scaling.analysis.diminishing import returns
 
+    with user_errors():
+        if out is not None and (out.is_dir() or str(out).endswith(("/", "\\"))):
+            out = io.results_dir(out, "returns") / "fit.nc"  # a folder: the fit with returns goes inside
+        elif out is not None and out.exists() and not out.is_file():
+            raise ScalingError(f"--out {str(out)!r} is not a file or a folder; choose a file name ending .nc.")
     fit = _load_fit(fit_path)
     base = _load_fit(baseline) if baseline else None
     with user_errors():
@@ -306,7 +332,8 @@ def returns_cmd(
             t.add_row(*row)
         console.print(t)
         if out:
-            io.save(dt, out)
+            with user_errors():
+                io.save(dt, out)
             console.print(f"wrote {out}")
     if verdict.category == "unreliable":
         raise typer.Exit(1)

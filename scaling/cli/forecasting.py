@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from scaling.cli.common import app, columns, console, err, user_errors
+from scaling import io
+from scaling.checks import check_finite
+from scaling.cli.common import app, columns, console, err, say_error, user_errors
 
 
 @app.command("backtest")
@@ -31,11 +34,14 @@ def backtest_cmd(
     seed: int = 0,
 ) -> None:
     """Fit below a cutoff, predict above it: coverage, CRPS and errors for Bayes vs point fits."""
-    from scaling import io
     from scaling.analysis.backtesting import backtest
 
+    if out is not None:
+        with user_errors():
+            io.check_output_dir(out)
+
     if not cutoff:
-        err.print("[red]error:[/] give at least one --cutoff (in the split column's units, e.g. 8.4e22 FLOP).")
+        say_error("give at least one --cutoff (in the split column's units, e.g. 8.4e22 FLOP).")
         raise typer.Exit(2)
     with user_errors():
         result = backtest(
@@ -54,7 +60,8 @@ def backtest_cmd(
     for note in result.notes:
         err.print(f"note: {note}")
     if out:
-        out.mkdir(parents=True, exist_ok=True)
+        with user_errors():
+            io.results_dir(out, "backtest")
         io.atomic_write(out / "backtest.csv", lambda tmp: result.table.to_csv(tmp, index=False))
         console.print(f"wrote {out / 'backtest.csv'}")
 
@@ -72,9 +79,13 @@ def forecast_cmd(
     seed: int = 0,
 ) -> None:
     """Fit trend shapes to a capability series, stack them, and time a threshold: fan chart + tables."""
-    from scaling import io, plots
+    from scaling import plots
     from scaling.analysis.forecasting import forecast
 
+    with user_errors():
+        io.check_output_dir(out)
+        if threshold is not None:
+            check_finite("threshold", threshold, "--threshold", positive=True)
     console.print(f"fitting {y} against {x} with 3 trend shapes (exponential, quadratic, logistic)...")
     with user_errors():
         fc = forecast(
@@ -88,18 +99,21 @@ def forecast_cmd(
             fit_kwargs={"progress": None},
             seed=seed,
         )
-    console.print("[bold]assumptions[/]")
+    console.print("assumptions", style="bold")
     for a in fc.assumptions:
         console.print(f"  - {a}")
     table = fc.quantile_table()
     console.print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    out.mkdir(parents=True, exist_ok=True)
+    with user_errors():
+        io.results_dir(out, "forecast")
     io.atomic_write(out / "forecast_quantiles.csv", lambda tmp: table.to_csv(tmp, index=False))
     io.atomic_write(out / "assumptions.txt", lambda tmp: tmp.write_text("\n".join(fc.assumptions) + "\n"))
     if fc.crossing is not None:
         console.print(
-            f"[bold]when does the trend reach {threshold:g}?[/] P(not by {fc.crossing.horizon:.0f}) = "
-            f"{fc.crossing.p_never:.2f}"
+            Text.assemble(
+                (f"when does the trend reach {threshold:g}?", "bold"),
+                f" P(not by {fc.crossing.horizon:.0f}) = {fc.crossing.p_never:.2f}",
+            )
         )
         console.print(fc.crossing.table.to_string(index=False))
         io.atomic_write(out / "crossing_quantiles.csv", lambda tmp: fc.crossing.table.to_csv(tmp, index=False))
@@ -140,12 +154,15 @@ def plan_cmd(
 
     from scaling.planning.pipeline import run_plan
 
+    with user_errors():
+        io.check_output_dir(out)
+
     fleet = None
     if years is not None:
         from scaling.planning.fleet import FleetAssumptions
 
         if years < 1:
-            err.print(f"[red]error:[/] --years must be >= 1 (years of arrivals); got {years}.")
+            say_error(f"--years must be >= 1 (years of arrivals); got {years}.")
             raise typer.Exit(2)
         with user_errors():
             fleet = FleetAssumptions(
@@ -175,17 +192,19 @@ def plan_cmd(
             seed=seed,
             path_correlation=correlation,
         )
-    console.print("[bold]assumptions[/]")
+    console.print("assumptions", style="bold")
     for a in r.assumptions:
         console.print(f"  - {a}")
-    console.print("[bold]revenue cone ($B per year)[/]")
+    console.print("revenue cone ($B per year)", style="bold")
     console.print((r.cone.set_index("year") / 1e9).round(2).to_string())
-    console.print("[bold]compute plan[/]")
+    console.print("compute plan", style="bold")
     console.print(r.plan.summary.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
-    console.print("[bold]model-as-a-company P&L[/]")
+    console.print("model-as-a-company P&L", style="bold")
     console.print(r.pnl.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     from scaling.studies.plan_outputs import save_plan
 
+    with user_errors():
+        io.results_dir(out, "plan")
     save_plan(r, out)
     console.print(
         f"wrote {out}/plan.nc, cone.csv, plan_summary.csv, can_pay_curve.csv, pnl.csv, cone/can_pay/pnl.png/pdf"
@@ -197,7 +216,7 @@ def plan_cmd(
         with user_errors():
             tree = plan_policies(r, assumptions=fleet, years=years, chosen=("percentile", percentile))
         y = tree["schedule"]["year"].values
-        console.print(f"[bold]compute commitments over years (arrivals {y[0]:.0f}-{y[-1]:.0f})[/]")
+        console.print(f"compute commitments over years (arrivals {y[0]:.0f}-{y[-1]:.0f})", style="bold")
         for a in fleet.describe():
             console.print(f"  - {a}")
         console.print(policy_table(tree).to_string(index=False, float_format=lambda v: f"{v:.4g}"))

@@ -32,6 +32,7 @@ from scaling.data.tables import (
     scores_as_fractions,
     to_decimal_year,
 )
+from scaling.data.where import mask as where_mask
 from scaling.errors import DataError
 from scaling.models.model import Model
 
@@ -116,7 +117,8 @@ def prepare(
     y : column of the observed quantity.
     n_trials : column with the item count per row (binomial likelihood).
     dropna : exclude rows with missing values (reported) instead of raising.
-    where : keep only rows matching this :meth:`pandas.DataFrame.query` expression,
+    where : keep only rows matching this condition (the safe filter language of
+        :mod:`scaling.data.where`: comparisons of columns and literals with and/or/not),
         e.g. ``"frontier == 1"``; the other rows are reported as excluded.
     units : units of columns, e.g. ``{"flop": "log10"}`` or ``{"compute": "pf-days"}``,
         ``{"score": "percent"}`` (see :data:`UNITS`). Input columns named ``log10_*``
@@ -145,18 +147,19 @@ def prepare(
         raise DataError(f"{source}: column(s) {missing} not found. Available columns: {list(df.columns)}.")
     if len(df) == 0:
         raise DataError(f"{source}: the table has no rows.")
+    if not df.index.is_unique:
+        labels = list(dict.fromkeys(df.index[df.index.duplicated()]))[:5]
+        raise DataError(
+            f"{source}: the row labels (index) repeat, e.g. {labels}; rows could not be reported or excluded one by "
+            f"one. Pass df.reset_index(drop=True)."
+        )
     excluded: list[dict[str, Any]] = []
-    if where:
-        try:
-            kept = df.query(where)
-        except Exception as e:  # pandas raises many types for a bad expression
-            raise DataError(f"{source}: cannot apply where={where!r}: {e}") from None
-        excluded = [
-            {"row": _jsonable(r), "reason": f"not selected by where={where!r}"} for r in df.index.difference(kept.index)
-        ]
-        if len(kept) == 0:
+    if where is not None and where != "":
+        keep = where_mask(df, where)
+        excluded = [{"row": _jsonable(r), "reason": f"not selected by where={where!r}"} for r in df.index[~keep]]
+        if not keep.any():
             raise DataError(f"{source}: no rows match where={where!r}.")
-        df = kept
+        df = df[keep]
 
     units = dict(units or {})
     unknown = sorted(set(units) - set(needed))
@@ -166,9 +169,14 @@ def prepare(
     cols: dict[str, pd.Series] = {}
     for inp, col in zip(law.inputs, xs, strict=True):
         if inp.transform == "year":
+            if col in units:
+                raise DataError(
+                    f"{source} column {col!r} is a date input (dates or decimal years); units={{{col!r}: "
+                    f"{units[col]!r}}} does not apply to it. Remove that unit."
+                )
             if df[col].isna().all():
                 raise DataError(f"{source} column {col!r} is empty (all values missing).")
-            cols[col] = to_decimal_year(df[col], col, source, df)
+            cols[col] = to_decimal_year(df[col], col, source, df, notes)
             continue
         unit = units.get(col)
         if unit is None and inp.transform == "log10" and col.lower().startswith("log10"):
@@ -249,6 +257,13 @@ def prepare(
         nt = values[:, column[n_trials]]
         _require(table, n_trials, (nt >= 1) & (nt == np.round(nt)), "expected a positive whole item count", df, source)
 
+    for col in xs:
+        v = values[:, column[col]]
+        if len(v) > 1 and np.all(v == v[0]):
+            raise DataError(
+                f"{source} column {col!r}: every usable row has the same value ({_show(v[0])}); a law cannot "
+                f"be fitted along an input that does not vary. Check the column (and where=/dropna)."
+            )
     n_par = len(law.params) + len(likelihood.params)
     if len(table) <= n_par:
         raise DataError(

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from scaling.checks import check_int
+from scaling.checks import check_draws, check_int, check_seed
 from scaling.data.preparation import Prepared, prepare
 from scaling.errors import DataError, ScalingError
 from scaling.infer import devices, engine
@@ -117,9 +117,13 @@ def _settings(
     check_int("num_chains", num_chains, 1, caller)
     check_int("max_tree_depth", max_tree_depth, 1, caller)
     if not 0.0 < float(target_accept) < 1.0:
-        raise ValueError(f"The 'target_accept' parameter of {caller} must be in (0, 1). Got {target_accept!r} instead.")
+        raise ScalingError(
+            f"The 'target_accept' parameter of {caller} must be in (0, 1). Got {target_accept!r} instead."
+        )
     if batch_mode not in ("auto", "vmap", "map"):
-        raise ValueError(f"The 'batch_mode' parameter of {caller} must be 'auto', 'vmap' or 'map'. Got {batch_mode!r}.")
+        raise ScalingError(
+            f"The 'batch_mode' parameter of {caller} must be 'auto', 'vmap' or 'map'. Got {batch_mode!r}."
+        )
     devices.check_device(device, caller)  # before any work
     return {
         "num_warmup": int(num_warmup),
@@ -168,6 +172,7 @@ def batch_inputs(
     model = resolve(law, likelihood, priors=priors, options=law_options)
     prep = {"x": x, "y": y, "n_trials": n_trials, "dropna": dropna, "where": where, "units": units}
     if keys is None:
+        check_seed(seed, caller)
         keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(len(items)))
     elif keys.shape[0] != len(items):
         raise ScalingError(f"keys must have one key per dataset ({len(items)}). Got shape {keys.shape}.")
@@ -229,6 +234,9 @@ def fit_many(
         except DataError as e:
             raise DataError(f"fit_many: dataset {name!r}: {e}") from None
     names = [name for name, _ in b["items"]]
+    n_params = len(b["model"].law.params) + len(b["model"].likelihood.params)
+    n_max = max(p.n for p in problems)
+    check_draws(b["settings"]["num_samples"], b["num_chains"], len(problems), n_max, n_params, "fit_many")
     return fit_prepared(
         problems,
         names,
@@ -346,7 +354,11 @@ def fit(
         "fit", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device
     )
     model = resolve(law, likelihood, priors=priors, options=law_options)
+    if rng_key is None:
+        check_seed(seed, "fit")
     prepared = prepare(data, model, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where, units=units)
+    n_params = len(model.law.params) + len(model.likelihood.params)
+    check_draws(settings["num_samples"], num_chains, 1, prepared.n, n_params, "fit")
     key = jax.random.fold_in(jax.random.key(seed), 0) if rng_key is None else rng_key
     out = _sample(
         [prepared], model, key[None], num_chains=num_chains, settings=settings, progress=progress, device=device
@@ -364,10 +376,10 @@ def select_problem(fit: xr.DataTree, problem: Any) -> xr.DataTree:
     import json
 
     if "problem" not in fit["posterior"].dims:
-        raise ValueError("select_problem needs a fit_many result (a fit with a 'problem' dim).")
+        raise ScalingError("select_problem needs a fit_many result (a fit with a 'problem' dim).")
     names = [str(p) for p in fit["posterior"]["problem"].values]
     if str(problem) not in names:
-        raise ValueError(f"Unknown problem {problem!r}; the fit has {names}.")
+        raise ScalingError(f"Unknown problem {problem!r}; the fit has {names}.")
     i = names.index(str(problem))
     n = int(fit["constant_data"]["n_points"].isel(problem=i))
     groups = {}

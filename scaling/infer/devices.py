@@ -11,6 +11,8 @@ from typing import Any
 
 import jax
 
+from scaling.errors import ScalingError
+
 #: ``device="auto"`` keeps a batch on the CPU, even with an accelerator present, when it has at most this
 #: many NUTS runs per CPU device. An accelerator pays a fixed cost per NUTS step (every leapfrog step a
 #: few kernel launches, all runs waiting for the longest tree) that only many runs in lock-step amortise.
@@ -32,10 +34,10 @@ def check_device(device: str, caller: str) -> str:
     """Raise if ``device`` is not one of :data:`DEVICES`, or is ``"accelerator"`` on a machine without
     one (the message names ``caller``); returns JAX's default backend."""
     if device not in DEVICES:
-        raise ValueError(f"The 'device' parameter of {caller} must be one of {DEVICES}. Got {device!r} instead.")
+        raise ScalingError(f"The 'device' parameter of {caller} must be one of {DEVICES}. Got {device!r} instead.")
     default = jax.default_backend()
     if device == "accelerator" and default == "cpu":
-        raise ValueError(
+        raise ScalingError(
             "device='accelerator', but JAX finds no accelerator (its default backend is the CPU). "
             "Install JAX for your GPU (pip install -e .[cuda]) or pass device='auto'."
         )
@@ -59,7 +61,7 @@ def platform(n_runs: int, device: str = "auto", *, cpu_limit: int | None = None,
         n_cpu = len(jax.devices("cpu"))
     except RuntimeError:  # JAX started without its CPU backend (JAX_PLATFORMS=cuda, ...)
         if device == "cpu":
-            raise ValueError(
+            raise ScalingError(
                 "device='cpu', but JAX was started without its CPU backend (see JAX_PLATFORMS). "
                 "Pass device='auto' or 'accelerator'."
             ) from None

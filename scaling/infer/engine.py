@@ -53,6 +53,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from scaling.errors import ScalingError
 from scaling.infer.devices import local_devices, on_devices, platform
 from scaling.models.likelihoods import Likelihood
 from scaling.models.model import Model
@@ -82,7 +83,7 @@ def _batched(f, mode: str):
         return jax.vmap(f)
     if mode == "map":
         return lambda *args: jax.lax.map(lambda a: f(*a), args)
-    raise ValueError(f"The 'batch_mode' parameter must be 'vmap', 'map' or 'auto'. Got {mode!r} instead.")
+    raise ScalingError(f"The 'batch_mode' parameter must be 'vmap', 'map' or 'auto'. Got {mode!r} instead.")
 
 
 def phase_logger(label: str) -> Any:

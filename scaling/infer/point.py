@@ -30,8 +30,9 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from scaling.checks import check_int
+from scaling.checks import check_int, check_memory, check_seed
 from scaling.data.preparation import prepare
+from scaling.errors import ScalingError
 from scaling.infer.devices import check_device, local_devices, on_devices, platform
 from scaling.infer.lbfgs import (
     CHUNK,
@@ -110,13 +111,13 @@ def _internal_init(law: Law, init: Mapping[str, Any], space: str, center, y_scal
             mapped = law.from_physical({k: jnp.asarray(v) for k, v in init.items()}, center, y_scale)
         init = {**init, **{k: np.asarray(v) for k, v in mapped.items()}}
     elif space != "internal":
-        raise ValueError(f"The 'init_space' parameter of fit_point must be 'internal' or 'physical'. Got {space!r}.")
+        raise ScalingError(f"The 'init_space' parameter of fit_point must be 'internal' or 'physical'. Got {space!r}.")
     missing = [n for n in law.param_names if n not in init]
     if missing:
-        raise ValueError(f"init is missing parameter(s) {missing} of law {law.name!r} (space {space!r}).")
+        raise ScalingError(f"init is missing parameter(s) {missing} of law {law.name!r} (space {space!r}).")
     n = {len(init[k]) for k in law.param_names}
     if len(n) != 1:
-        raise ValueError(f"All init arrays must have the same length. Got lengths {sorted(n)}.")
+        raise ScalingError(f"All init arrays must have the same length. Got lengths {sorted(n)}.")
     return {k: init[k] for k in law.param_names}
 
 
@@ -175,7 +176,7 @@ def fit_point(
     need ``sample_dims=["sample"]``.
     """
     if delta <= 0:
-        raise ValueError(f"The 'delta' parameter of fit_point must be > 0. Got {delta!r} instead.")
+        raise ScalingError(f"The 'delta' parameter of fit_point must be > 0. Got {delta!r} instead.")
     check_device(device, "fit_point")
     if slots is not None:
         check_int("slots", slots, 1, "fit_point")
@@ -183,7 +184,15 @@ def fit_point(
     # the scatter model of the residuals: lognormal (log y) for positive laws, normal for scores. Huber's
     # loss needs y > 0 (positive laws, on log y) or finite scores; no likelihood's extra rules apply
     model = Model(law_obj, get_likelihood("lognormal" if law_obj.log_output else "normal"))
+    check_seed(seed, "fit_point")
+    check_int("n_bootstrap", n_bootstrap, 0, "fit_point")
+    check_int("n_starts", n_starts, 1, "fit_point")
     prep = prepare(data, model, x=x, y=y, dropna=dropna, where=where, units=units)
+    n_params = len(law_obj.params)  # bootstrap: (replicates x starts) problems of n points, held as float64
+    per = 8 * 6 * max(n_starts, 1) * (prep.n + n_params)
+    check_memory(
+        per * max(n_bootstrap, 1), "fit_point", f"n_bootstrap={n_bootstrap:,}", per_unit=per, name="n_bootstrap"
+    )
     n_first = n_starts if init is None else max((np.size(v) for v in init.values()), default=1)
     polished = n_first if polish_starts is None else min(n_first, polish_starts)
     # the draws, screening and transforms run where the fit to the data is solved (bootstrap replicates

@@ -290,15 +290,17 @@ class _Store:
         if job_file.exists():
             previous = json.loads(job_file.read_text()).get("job_id")
             if not resume:
-                raise ValueError(
+                raise ScalingError(
                     f"{root} already holds a fit_many job ({previous}); pass resume=True (--resume) to continue it, "
                     "or choose another out_dir."
                 )
             if previous != job_id:
-                raise ValueError(
+                raise ScalingError(
                     f"{root} holds a different job ({previous}, not {job_id}: other data, law, settings or "
                     "chunking); resume it with the same inputs or choose another out_dir."
                 )
+        else:  # a new job: only into a new, empty or marked folder (never among a user's files)
+            io.results_dir(root, "survey", "out_dir")
         self.chunks.mkdir(parents=True, exist_ok=True)
         io.atomic_write(job_file, lambda tmp: tmp.write_text(json.dumps({"job_id": job_id}, indent=2)))
 

@@ -28,6 +28,7 @@ from functools import cache
 import jax
 import jax.numpy as jnp
 
+from scaling.errors import ScalingError
 from scaling.models.law import LN10, Input, Law, Param, _x
 from scaling.models.priors import Prior
 
@@ -273,7 +274,7 @@ def logistic(floor: float | None = None) -> Law:
     ``log10_x_mid = midpoint + c``. Scores must be fractions, not percent.
     """
     if floor is not None and not 0.0 <= floor < 1.0:
-        raise ValueError(f"The 'floor' option of logistic must be in [0, 1). Got {floor!r} instead.")
+        raise ScalingError(f"The 'floor' option of logistic must be in [0, 1). Got {floor!r} instead.")
 
     def fn(u, th):
         lo = th["floor"] if floor is None else floor

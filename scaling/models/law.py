@@ -30,6 +30,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from scaling.errors import ScalingError
 from scaling.models.priors import Prior, as_prior
 
 LN10 = math.log(10.0)
@@ -125,7 +126,9 @@ def override_priors(params: tuple[Param, ...], priors: Mapping[str, Prior | dict
     names = [p.name for p in params]
     unknown = sorted(set(priors) - set(names))
     if unknown:
-        raise ValueError(f"Prior override(s) {unknown} do not name parameters of {owner}; its parameters are {names}.")
+        raise ScalingError(
+            f"Prior override(s) {unknown} do not name parameters of {owner}; its parameters are {names}."
+        )
     return tuple(replace(p, prior=as_prior(priors[p.name])) if p.name in priors else p for p in params)
 
 

@@ -26,6 +26,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from scaling.errors import ScalingError
 from scaling.models.compute_laws import broken_power_law, chinchilla, logistic, power_law, saturating_power_law
 from scaling.models.law import Law
 from scaling.models.priors import Prior
@@ -51,15 +52,19 @@ def get_law(law: str | Law, priors: Mapping[str, Prior | dict] | None = None, **
     """
     if isinstance(law, Law):
         if options:
-            raise ValueError("Law options can only be given with a law name, not a Law object.")
+            raise ScalingError("Law options can only be given with a law name, not a Law object.")
         return law.with_priors(priors)
     if law not in LAWS:
-        raise ValueError(f"Unknown law {law!r}. Choose one of: {', '.join(LAWS)}.")
+        raise ScalingError(f"Unknown law {law!r}. Choose one of: {', '.join(LAWS)}.")
     factory = LAWS[law]
     try:  # options spelled out with their defaults, so that equal choices give the same (cached) law
         bound = inspect.signature(factory).bind(**options)
     except TypeError as err:
-        raise ValueError(f"Invalid options {options} for law {law!r}: {err}") from None
+        raise ScalingError(f"Invalid options {options} for law {law!r}: {err}") from None
+    for name, value in options.items():  # a number option given text (CLI --option floor=abc, a TOML string)
+        note = str(inspect.signature(factory).parameters[name].annotation)
+        if "float" in note and value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ScalingError(f"The {name!r} option of law {law!r} must be a number. Got {value!r} instead.")
     bound.apply_defaults()
     return factory(**bound.arguments).with_priors(priors)
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
+from scaling.errors import ScalingError
 from scaling.models.law import Law, Param, override_priors
 from scaling.models.priors import Prior
 
@@ -81,12 +82,12 @@ class Likelihood:
     def check_law(self, law: Law) -> None:
         """Raise if this likelihood cannot describe the law's output."""
         if self.needs_positive_law and not law.log_output:
-            raise ValueError(
+            raise ScalingError(
                 f"The {self.name!r} likelihood needs a law with positive output; "
                 f"{law.name!r} predicts bounded scores. Use 'beta', 'binomial', 'normal' or 'studentt'."
             )
         if self.needs_bounded_law and not law.bounded:
-            raise ValueError(
+            raise ScalingError(
                 f"The {self.name!r} likelihood is for scores in [0, 1]; law {law.name!r} is not "
                 f"bounded. Use 'lognormal', 'studentt' or 'normal'."
             )
@@ -147,5 +148,5 @@ def get_likelihood(likelihood: str | Likelihood, priors: Mapping[str, Prior | di
     if isinstance(likelihood, Likelihood):
         return likelihood.with_priors(priors)
     if likelihood not in LIKELIHOODS:
-        raise ValueError(f"Unknown likelihood {likelihood!r}. Choose one of: {', '.join(LIKELIHOODS)}.")
+        raise ScalingError(f"Unknown likelihood {likelihood!r}. Choose one of: {', '.join(LIKELIHOODS)}.")
     return LIKELIHOODS[likelihood].with_priors(priors)

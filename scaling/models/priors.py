@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from scaling.errors import ScalingError
+
 # Distributions a prior may name, with the keyword arguments each accepts.
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "Normal": ("loc", "scale"),
@@ -43,18 +45,20 @@ class Prior:
 
     def __init__(self, dist: str, **params: float) -> None:
         if dist not in DISTRIBUTIONS:
-            raise ValueError(f"Unknown prior distribution {dist!r}. Choose one of: {', '.join(sorted(DISTRIBUTIONS))}.")
+            raise ScalingError(
+                f"Unknown prior distribution {dist!r}. Choose one of: {', '.join(sorted(DISTRIBUTIONS))}."
+            )
         allowed = DISTRIBUTIONS[dist]
         unknown = sorted(set(params) - set(allowed))
         if unknown:
-            raise ValueError(f"Prior {dist!r} got unknown argument(s) {unknown}; it takes {list(allowed)}.")
+            raise ScalingError(f"Prior {dist!r} got unknown argument(s) {unknown}; it takes {list(allowed)}.")
         clean = []
         for key in allowed:
             if key not in params:
                 continue
             value = params[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"The {key!r} argument of prior {dist!r} must be a number. Got {value!r} instead.")
+                raise ScalingError(f"The {key!r} argument of prior {dist!r} must be a number. Got {value!r} instead.")
             clean.append((key, float(value)))
         object.__setattr__(self, "dist", dist)
         object.__setattr__(self, "params", tuple(clean))
@@ -77,7 +81,7 @@ class Prior:
     def from_dict(cls, d: dict[str, Any]) -> Prior:
         """Inverse of :meth:`to_dict`; validates names and arguments."""
         if not isinstance(d, dict) or "dist" not in d:
-            raise ValueError(
+            raise ScalingError(
                 f"A prior must be a table with a 'dist' key, e.g. "
                 f"{{dist = 'Normal', loc = 0, scale = 1}}. Got {d!r} instead."
             )

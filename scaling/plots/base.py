@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scaling.errors import ScalingError
+
 if TYPE_CHECKING:
     import xarray as xr
 
@@ -84,7 +86,7 @@ def _new_axes(size: str):
 
 def _figsize(size: str) -> tuple[float, float]:
     if size not in SIZES:
-        raise ValueError(f"The 'size' parameter must be one of {list(SIZES)}. Got {size!r} instead.")
+        raise ScalingError(f"The 'size' parameter must be one of {list(SIZES)}. Got {size!r} instead.")
     return SIZES[size]
 
 
@@ -129,7 +131,7 @@ def _grid_axes(size: str, n: int, ncols: int, row_height: float) -> tuple[Any, l
 
 def _one_problem(fit: xr.DataTree, what: str) -> None:
     if "problem" in fit["posterior"].dims:
-        raise ValueError(
+        raise ScalingError(
             f"{what} shows one problem; pick one with scaling.select_problem(fit, name), "
             "or compare a parameter across problems with plot_forest."
         )
@@ -144,7 +146,7 @@ def _var_names(fit: xr.DataTree, var_names: Sequence[str] | None, dims: Sequence
     names = [var_names] if isinstance(var_names, str) else list(var_names)
     bad = [v for v in names if v not in scalar]
     if bad or not names:
-        raise ValueError(f"{what}: unknown or non-scalar parameter(s) {bad}; the posterior has {scalar}.")
+        raise ScalingError(f"{what}: unknown or non-scalar parameter(s) {bad}; the posterior has {scalar}.")
     return names
 
 

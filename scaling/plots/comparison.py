@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scaling.errors import ScalingError
 from scaling.plots.base import PALETTE, _bands, _label, _log_axis, _new_axes, _one_problem, json_col
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def plot_comparison(comp: Any, *, size: str = "single"):
     t = getattr(comp, "table", None)
     if t is None:
         reasons = "; ".join(getattr(comp, "reasons", [])) or "no table"
-        raise ValueError(f"plot_comparison: the comparison is unreliable and has no numbers to plot ({reasons}).")
+        raise ScalingError(f"plot_comparison: the comparison is unreliable and has no numbers to plot ({reasons}).")
     fig, ax = _new_axes(size)
     n = len(t)
     y = np.arange(n)[::-1].astype(float)
@@ -159,7 +160,7 @@ def plot_elasticity(
     if quantity == "auto":
         quantity = "marginal_return" if law.bounded else ("growth_rate" if "growth_rate" in der else "elasticity")
     if quantity not in der.data_vars:
-        raise ValueError(
+        raise ScalingError(
             f"The 'quantity' parameter of plot_elasticity must be 'auto' or one of {sorted(der.data_vars)} "
             f"for law {law.name!r}. Got {quantity!r} instead."
         )

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scaling.errors import ScalingError
 from scaling.plots.base import PALETTE, _bands, _label, _log_axis, _new_axes, json_col
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def fit_curves(
     else:
         pp = fit["posterior_predictive"]["y"] if "posterior_predictive" in fit.children else None
         if pp is None:
-            raise ValueError("Observed-vs-predicted plots need a Bayesian fit with a posterior_predictive group.")
+            raise ScalingError("Observed-vs-predicted plots need a Bayesian fit with a posterior_predictive group.")
         draws = pp.stack(s=dims).transpose("s", ...).values
         lower, upper = np.nanquantile(draws, [0.025, 0.975], axis=0)
         out |= {"kind": "observed_vs_predicted", "median": np.nanmedian(draws, axis=0), "lower": lower, "upper": upper}

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from scaling.errors import ScalingError
 from scaling.plots.base import PALETTE, _figsize, _grid_axes, _one_problem, _style_small, _var_names
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def _forest_rows(fits: Mapping[str, xr.DataTree] | xr.DataTree, var_name: str) -
         post = dt["posterior"]
         if var_name not in post.data_vars:
             where = "" if name is None else f" of {name!r}"
-            raise ValueError(f"plot_forest: the posterior{where} has no {var_name!r}; it has {list(post.data_vars)}.")
+            raise ScalingError(f"plot_forest: the posterior{where} has no {var_name!r}; it has {list(post.data_vars)}.")
         da = post[var_name]
         if "problem" in da.dims:
             for p in da["problem"].values:
@@ -99,7 +100,7 @@ def _forest_rows(fits: Mapping[str, xr.DataTree] | xr.DataTree, var_name: str) -
         else:
             rows.append(("fit" if name is None else str(name), da.values.reshape(-1)))
     if not rows:
-        raise ValueError("plot_forest needs at least one fit.")
+        raise ScalingError("plot_forest needs at least one fit.")
     return rows
 
 
@@ -156,7 +157,7 @@ def _chains(fit: xr.DataTree, var_names: Sequence[str] | None, what: str) -> dic
     """name -> (chain, draw) draws; default the sampled parameters (law's and likelihood's), constants left out."""
     post = fit["posterior"]
     if "sample" in post.dims or "chain" not in post.dims:
-        raise ValueError(
+        raise ScalingError(
             f"{what} needs MCMC chains; this fit has none (a point fit's bootstrap replicates lie on a "
             "'sample' dim). Check a point fit with scaling.diagnose (optimiser convergence) instead."
         )
@@ -176,7 +177,7 @@ def _chains(fit: xr.DataTree, var_names: Sequence[str] | None, what: str) -> dic
     else:
         names = _var_names(fit, var_names, ("chain", "draw"), what)
     if not names:
-        raise ValueError(f"{what}: no varying parameters to plot.")
+        raise ScalingError(f"{what}: no varying parameters to plot.")
     return {v: np.asarray(post[v].transpose("chain", "draw").values, dtype=float) for v in names}
 
 

@@ -1,21 +1,23 @@
 """Run a fit spec end to end: ``scaling run fits/NAME.toml``.
 
-Outputs are built in a temporary folder beside the output folder and swapped in
-at the end, so an interrupted run never leaves a half-written result in place
-of a previous good one. A finished output folder whose spec id and data hash
+Outputs are built in a staging folder beside the output folder and swapped in
+at the end with one atomic exchange (:func:`scaling.io.replace_dir`), so a kill at
+any instant leaves the previous results or the new ones, never a half-written
+folder or none. The output folder must be new, empty or an earlier results folder
+(:func:`scaling.io.check_output_dir`); runs of the same output folder are serialised
+by a lock. A finished output folder whose spec id and data hash
 match (the spec's content and the data file's sha256) is reused unless ``force=True``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
+from scaling import io
 from scaling.errors import DataError, SpecError
 from scaling.provenance import canonical_json, spec_id
 from scaling.studies.plan_outputs import _plan_study
@@ -28,25 +30,6 @@ def _source_hash(source: str) -> str:
 
     path = datasets.locate(source) if source in datasets.names() else Path(source)
     return datasets.sha256_file(path)
-
-
-def _swap_in(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by ``tmp``; the old folder survives until the new one is in place."""
-    old = out.parent / f".{out.name}.old"
-    if old.exists():
-        shutil.rmtree(old)
-    if out.exists():
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old.exists():
-        shutil.rmtree(old)
-
-
-def _recover(out: Path) -> None:
-    """Undo a swap interrupted between its two renames."""
-    old = out.parent / f".{out.name}.old"
-    if old.exists() and not out.exists():
-        os.replace(old, out)
 
 
 def run_spec(
@@ -66,6 +49,7 @@ def run_spec(
     is unreliable), ``trace.png``/``.pdf`` and ``rank.png``/``.pdf`` (the appendix's sampler
     diagnostics); and ``report.html``.
     """
+    out_given = out is not None
     spec = load_spec(path, overrides)
     if "by" in spec["data"]:
         raise SpecError(
@@ -77,30 +61,33 @@ def run_spec(
         hashes["revenue_sha256"] = _source_hash(spec["plan"]["revenue"])
     sid = spec_id({"spec": clean, **hashes})
     out = Path(out or spec.get("outputs", {}).get("dir", f"results/{Path(path).stem}"))
-    _recover(out)
-    for stale in out.parent.glob(f".{out.name}.tmp-*"):  # left by a run that was killed
-        shutil.rmtree(stale, ignore_errors=True)
-    done = out / "spec.json"
-    if done.exists() and not force:
-        previous = json.loads(done.read_text())
-        if previous.get("spec_id") == sid:
-            return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the results folder should not be
-    try:
+    option = "--out" if out_given else f"{spec['_path']}: [outputs] dir"
+    if out.is_symlink() and out.is_dir():
+        out = out.resolve()  # a link to a results folder elsewhere: the swap happens there, the link stays
+    if out.resolve() == Path.cwd().resolve() or not out.resolve().name:
+        raise SpecError(f"{option} {str(out)!r}: name a results folder (e.g. results/{Path(path).stem}), not this one.")
+    io.check_output_dir(out, option)  # before the lock: never create anything beside a refused path
+    with io.output_lock(out):
+        io.recover(out)
+        io.check_output_dir(out, option)
+        io.clean_staging(out)  # left by a run that was killed (we hold the lock: no run is using them)
+        done = out / "spec.json"
+        if done.exists() and not force:
+            previous = json.loads(done.read_text())
+            if previous.get("spec_id") == sid:
+                return out
+        tmp = io.staging_dir(out, "study", spec_id=sid)
         try:
-            _run_into(spec, clean, sid, tmp)
-        except SpecError:
+            try:
+                _run_into(spec, clean, sid, tmp)
+            except SpecError:
+                raise
+            except DataError as e:
+                raise SpecError(f"{spec['_path']}: [data]/[model]: {e}") from None
+            io.replace_dir(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
             raise
-        except DataError as e:
-            raise SpecError(f"{spec['_path']}: [data]/[model]: {e}") from None
-        _swap_in(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -39,6 +39,7 @@ Every problem is reported as one message naming the file and the key, e.g.
 from __future__ import annotations
 
 import copy
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,7 @@ def load_spec(path: str | Path, overrides: dict[str, dict[str, Any]] | None = No
         if v is not None and v < 1:
             raise SpecError(f"{where}: [sampler] {k} must be an int >= 1; got {v!r}.")
     _check_model(spec, where)
+    _check_values(spec, where)
     _resolve_source(spec, path)
     if isinstance(spec["model"]["x"], str):
         spec["model"]["x"] = [spec["model"]["x"]]
@@ -226,6 +228,48 @@ def _check_model(spec: dict[str, Any], where: str) -> None:
         raise SpecError(f"{where}: [model]: {e}") from None
 
 
+def _check_values(spec: dict[str, Any], where: str) -> None:
+    """Values the type check lets through but the study cannot use: a where= outside the filter
+    language, verdict and forecast settings out of range, non-finite numbers, seeds past 32 bits."""
+    from scaling.checks import SEED_MAX
+    from scaling.data.where import parse
+    from scaling.models.laws import LAWS
+
+    def bad(key: str, rule: str, value: Any) -> SpecError:
+        return SpecError(f"{where}: {key} must be {rule}; got {value!r}.")
+
+    if "where" in spec["data"]:
+        try:
+            parse(spec["data"]["where"])
+        except DataError as e:
+            raise SpecError(f"{where}: [data] where: {e}") from None
+    seed = spec.get("sampler", {}).get("seed")
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise bad("[sampler] seed", f"an int in [0, {SEED_MAX}]", seed)
+    r = spec.get("returns", {})
+    if "prob" in r and not 0.5 < r["prob"] < 1:
+        raise bad("[returns] prob", "a probability in (0.5, 1), e.g. 0.9", r["prob"])
+    if "rope" in r and not (math.isfinite(r["rope"]) and r["rope"] > 0):
+        raise bad("[returns] rope", "a finite number > 0 (a relative change, e.g. 0.1)", r["rope"])
+    f = spec.get("forecast", {})
+    if "threshold" in f and not (math.isfinite(f["threshold"]) and f["threshold"] > 0):
+        raise bad("[forecast] threshold", "a finite number > 0, in the units of [model] y", f["threshold"])
+    if isinstance(f.get("horizon"), (int, float)) and not math.isfinite(f["horizon"]):
+        raise bad("[forecast] horizon", "a finite year or a date", f["horizon"])
+    if f.get("direction", "up") not in ("up", "down"):
+        raise bad("[forecast] direction", "'up' or 'down'", f["direction"])
+    trends = [law for law in LAWS if _is_trend(law)]
+    for shape in (f["shapes"] or [None]) if "shapes" in f else []:  # an empty list is refused too
+        if shape not in trends:
+            raise bad("[forecast] shapes", f"a list of date trend laws ({', '.join(trends)})", shape)
+    extend = spec.get("outputs", {}).get("extend")
+    if extend is not None and not (math.isfinite(extend) and extend >= 0):
+        raise bad("[outputs] extend", "a finite number >= 0 (decades or years to extrapolate)", extend)
+    for k, v in spec.get("plan", {}).items():
+        if isinstance(v, float) and not math.isfinite(v):
+            raise bad(f"[plan] {k}", "a finite number", v)
+
+
 def _resolve_source(spec: dict[str, Any], path: Path, table: str = "data", key: str = "source") -> None:
     from scaling.data import registry as datasets
 
@@ -238,6 +282,8 @@ def _resolve_source(spec: dict[str, Any], path: Path, table: str = "data", key: 
             f"{path}: [{table}] {key} {source!r} is neither a dataset name ({', '.join(datasets.names())}) "
             f"nor a file (looked for {candidate})."
         )
+    if candidate.is_dir():
+        raise SpecError(f"{path}: [{table}] {key} {source!r} is a folder ({candidate}); give the CSV file in it.")
     spec[table][key] = str(candidate)
 
 
