@@ -55,6 +55,7 @@ class Backtest:
     predictions: dict[tuple[float, str], np.ndarray] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     date_split: bool = False  # cutoffs are decimal years of a date column
+    observed: dict[float, np.ndarray] = field(default_factory=dict)  # test y per cutoff (order of predictions)
 
     def __str__(self) -> str:
         from scaling.analysis.forecasting import _as_date
@@ -240,7 +241,7 @@ def backtest(
     split = _split_values(df, law_obj, xs, split_on)
     fit_kwargs = {"seed": seed, **(fit_kwargs or {})}
     point_kwargs = {"n_starts": 64, "n_bootstrap": 200, "bootstrap_starts": 4, "seed": seed, **(point_kwargs or {})}
-    rows, preds, notes = [], {}, list(prep.notes)
+    rows, preds, notes, observed = [], {}, list(prep.notes), {}
     rng = np.random.default_rng(seed)
     y_clean = pd.Series(prep.y, index=prep.rows)  # validated, in fractions for scores
     for c in [cutoff] if cutoffs is None else list(cutoffs):
@@ -249,6 +250,7 @@ def backtest(
             notes.append(f"cutoff {c:.10g}: {len(train)} training and {len(test)} test rows; skipped")
             continue
         y_test = y_clean.loc[test.index].to_numpy()
+        observed[float(c)] = y_test
         x_test = {i.name: test[col].to_numpy() for i, col in zip(law_obj.inputs, xs, strict=True)}
         base = {"cutoff": float(c), "n_train": len(train), "n_test": len(test)}
         for method in methods:
@@ -280,7 +282,8 @@ def backtest(
         "median_abs_error",
         "status",
     ]
-    return Backtest(pd.DataFrame(rows, columns=cols), preds, notes, split_on is not None and _is_date(df[split_on]))
+    date_split = split_on is not None and _is_date(df[split_on])
+    return Backtest(pd.DataFrame(rows, columns=cols), preds, notes, date_split, observed)
 
 
 def _is_date(values: pd.Series) -> bool:

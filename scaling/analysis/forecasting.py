@@ -270,6 +270,11 @@ class Forecast:
     unreliable: str | None = None
     validation: str = ""
 
+    def predict(self, dates: Sequence[Any], kind: str = "predictive", seed: int = 0) -> np.ndarray:
+        """Stacked draws (sample, date) at any ``dates``: the shapes' draws mixed by the weights."""
+        per_shape = {s: trend_draws(self.fits[s], dates, kind, seed) for s in self.draws}
+        return np.concatenate([per_shape[s][i] for s, i in _mix(per_shape, self.weights, np.random.default_rng(seed))])
+
     def quantile_table(self, quantiles: Sequence[float] = (0.1, 0.5, 0.9), every: float = 1.0) -> pd.DataFrame:
         """Quantiles per year (rows): each shape's and the stacked predictive distribution
         (``<shape>_q50``, ``stacked_q50``) and the stacked trend's mean curve (``trend_q50``)."""

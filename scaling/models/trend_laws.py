@@ -152,3 +152,62 @@ def logistic_trend() -> Law:
         from_physical=from_physical,
         default_likelihood="lognormal",
     )
+
+
+@cache
+def broken_exponential_trend(sharpness: float = 4.0) -> Law:
+    r"""Exponential trend whose growth rate changes at an unknown date (a smoothed hinge):
+
+    ``log y = log y0 + g1 (t - b) + (g2 - g1) softplus(s (t - b)) / s``
+
+    ``g1`` before the break, ``g2`` after it (nats per year), ``b`` the break (years from the
+    data's mean year ``c``). ``softplus(s u) / s`` tends to ``max(u, 0)`` (the piecewise-linear
+    hinge of segmented regression) as the ``sharpness`` ``s`` (per year) grows; with a finite
+    ``s`` (default 4: the rate changes over about half a year) the log-density is smooth in ``b``,
+    so NUTS can sample the break. ``log y0`` is ``log(y / y_scale)`` of the trend at the break
+    (up to ``(g2 - g1) ln 2 / s``).
+
+    Derived: ``break_year = b + c``, ``doubling_before_days = 365.25 ln 2 / g1``,
+    ``doubling_after_days = 365.25 ln 2 / g2``, ``growth_ratio = g2 / g1`` (> 1: accelerated).
+    """
+    s = float(sharpness)
+    if not s > 0:
+        raise ValueError(f"The 'sharpness' option of broken_exponential_trend must be > 0. Got {sharpness!r}.")
+
+    def fn(u, th):
+        v = u["t"] - th["break"]
+        return (
+            th["log_y0"]
+            + th["growth_before"] * v
+            + (th["growth_after"] - th["growth_before"]) * (jax.nn.softplus(s * v) / s)
+        )
+
+    def physical(th, c, ys):
+        return {
+            "break_year": th["break"] + c["t"],
+            "doubling_before_days": 365.25 * LN2 / th["growth_before"],
+            "doubling_after_days": 365.25 * LN2 / th["growth_after"],
+            "growth_ratio": th["growth_after"] / th["growth_before"],
+        }
+
+    def from_physical(ph, c, ys):
+        return {"break": ph["break_year"] - c["t"]}
+
+    return Law(
+        name="broken_exponential_trend",
+        formula="log y = log y0 + g1 (t - b) + (g2 - g1) softplus(s (t - b)) / s; g1 before the break b, g2 after",
+        inputs=(_t(),),
+        params=(
+            Param("log_y0", Prior("Normal", loc=0.0, scale=3.0), "log(y/y_scale) at the break"),
+            Param("growth_before", Prior("Normal", loc=0.0, scale=2.0), "growth rate before the break (nats/year)"),
+            Param("growth_after", Prior("Normal", loc=0.0, scale=2.0), "growth rate after the break (nats/year)"),
+            Param("break", Prior("Normal", loc=0.0, scale=2.0), "date of the break, years from c"),
+        ),
+        fn=fn,
+        log_output=True,
+        bounded=False,
+        physical=physical,
+        from_physical=from_physical,
+        default_likelihood="lognormal",
+        options=(("sharpness", s),),
+    )

@@ -152,3 +152,30 @@ def plot_pnl(pnl, *, size: str = "single"):
     ax.set_ylabel("$B")
     ax.legend(fontsize=6, frameon=False)
     return fig
+
+
+def plot_pit(pits, *, size: str = "single", bins: int = 10):
+    """PIT histograms (share of predictive draws below each held-out value), one per method, with
+    the uniform line a calibrated forecast follows; mass piled at the right means the values landed
+    above the predictive median, a U shape means intervals too narrow. ``pits``: {method: array}."""
+    fig, ax = _new_axes(size)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for k, (name, p) in enumerate(pits.items()):
+        p = np.asarray(p, dtype=float)
+        if p.size == 0:
+            continue
+        dens = np.histogram(p, bins=edges)[0] / p.size * bins
+        ax.step(
+            edges,
+            np.r_[dens, dens[-1]],
+            where="post",
+            color=PALETTE[k % len(PALETTE)],
+            lw=1.4,
+            label=f"{name} ({p.size})",
+        )
+    ax.axhline(1.0, color="0.4", ls=":", lw=0.8, label="calibrated")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("PIT: share of predictive draws below the held-out value")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=6, frameon=False)
+    return fig

@@ -235,6 +235,9 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
         sections.append(("Forecast", body))
     if "plan" in spec:
         sections.append(_plan_study(spec, fits, common, tmp))
+    from scaling.studies.calibration import calibration_section
+
+    sections.append(calibration_section(spec, main, tmp))
     sections.append(_appendix(main, tmp))
     sections.append(
         (
