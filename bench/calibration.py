@@ -196,11 +196,27 @@ def summarise(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def markdown(rows: list[dict]) -> str:
+    """Per-series and pooled tables (markdown) of :func:`summarise`."""
+    table = summarise(rows)
+    cols = ["series", "method", "cutoffs", "points", "coverage_50", "coverage_80", "coverage_95", "crps", "pit_mean"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in table.iterrows():
+        cells = [f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--series", nargs="*", default=list(SERIES))
     ap.add_argument("--out", default=str(BENCH / "results" / "calibration.jsonl"))
+    ap.add_argument("--report", action="store_true", help="print the markdown tables of --out and exit")
     args = ap.parse_args()
+    if args.report:
+        rows = [json.loads(line) for line in Path(args.out).read_text().splitlines() if line.strip()]
+        print(markdown(rows))
+        return
     warnings.simplefilter("ignore")
     rows = []
     for name in args.series:

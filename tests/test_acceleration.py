@@ -70,9 +70,9 @@ def test_metr_frontier_break_agrees_with_least_squares():
         "broken_exponential_trend",
         x="release_date",
         y="p50_minutes",
-        num_warmup=500,
-        num_samples=500,
-        num_chains=2,
+        num_warmup=1000,
+        num_samples=1500,
+        num_chains=4,
         seed=0,
         target_accept=0.95,
     )

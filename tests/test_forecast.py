@@ -225,8 +225,9 @@ def test_forecast_is_predictive_with_the_trend_beside_it(trend_data, trend_fits)
     true_date = 2020.0 + 0.6 * np.log2(1e4)
     lo, hi = f.trend_crossing.table.set_index("quantile").loc[[0.05, 0.95], "year"]
     assert lo <= true_date <= hi
-    # the predictive crossing (first released model above X) comes no later than the trend's, in the median
-    assert f.crossing.table["year"].iloc[3] <= f.trend_crossing.table["year"].iloc[3] + 0.1
+    # a released model's crossing date carries the scatter too: its 5-95% range is at least the trend's
+    width = [c.table["year"].iloc[-1] - c.table["year"].iloc[0] for c in (f.crossing, f.trend_crossing)]
+    assert width[0] >= width[1], width
     assert any("predictive forecast" in a for a in f.assumptions)
     table = f.quantile_table()
     assert {"stacked_q50", "trend_q50", "exponential_trend_q50"} <= set(table)

@@ -158,14 +158,14 @@ def logistic_trend() -> Law:
 def broken_exponential_trend(sharpness: float = 4.0) -> Law:
     r"""Exponential trend whose growth rate changes at an unknown date (a smoothed hinge):
 
-    ``log y = log y0 + g1 (t - b) + (g2 - g1) softplus(s (t - b)) / s``
+    ``log y = log y0 + g1 (t - c) + (g2 - g1) [softplus(s (t - c - b)) - softplus(-s b)] / s``
 
     ``g1`` before the break, ``g2`` after it (nats per year), ``b`` the break (years from the
     data's mean year ``c``). ``softplus(s u) / s`` tends to ``max(u, 0)`` (the piecewise-linear
     hinge of segmented regression) as the ``sharpness`` ``s`` (per year) grows; with a finite
     ``s`` (default 4: the rate changes over about half a year) the log-density is smooth in ``b``,
-    so NUTS can sample the break. ``log y0`` is ``log(y / y_scale)`` of the trend at the break
-    (up to ``(g2 - g1) ln 2 / s``).
+    so NUTS can sample the break. ``log y0`` is ``log(y / y_scale)`` of the trend at the mean
+    year ``c`` (the hinge is shifted to vanish there, so the level does not move with the break).
 
     Derived: ``break_year = b + c``, ``doubling_before_days = 365.25 ln 2 / g1``,
     ``doubling_after_days = 365.25 ln 2 / g2``, ``growth_ratio = g2 / g1`` (> 1: accelerated).
@@ -195,13 +195,13 @@ def broken_exponential_trend(sharpness: float = 4.0) -> Law:
 
     return Law(
         name="broken_exponential_trend",
-        formula="log y = log y0 + g1 (t - b) + (g2 - g1) softplus(s (t - b)) / s; g1 before the break b, g2 after",
+        formula="log y = log y0 + g1 t + (g2 - g1) [softplus(s (t - b)) - softplus(-s b)] / s; g1 before b, g2 after",
         inputs=(_t(),),
         params=(
-            Param("log_y0", Prior("Normal", loc=0.0, scale=3.0), "log(y/y_scale) at the break"),
+            Param("log_y0", Prior("Normal", loc=0.0, scale=3.0), "log(y/y_scale) at year c"),
             Param("growth_before", Prior("Normal", loc=0.0, scale=2.0), "growth rate before the break (nats/year)"),
             Param("growth_after", Prior("Normal", loc=0.0, scale=2.0), "growth rate after the break (nats/year)"),
-            Param("break", Prior("Normal", loc=0.0, scale=2.0), "date of the break, years from c"),
+            Param("break", Prior("Normal", loc=0.0, scale=1.5), "date of the break, years from c"),
         ),
         fn=fn,
         log_output=True,
