@@ -43,6 +43,7 @@ from scaling.errors import DataError  # noqa: E402
 
 FIT = {"num_warmup": 300, "num_samples": 300, "num_chains": 2, "progress": None}
 PROBS = (0.5, 0.8, 0.95)
+LIKELIHOODS = ["lognormal", "studentt"]
 
 
 def _metr():
@@ -110,7 +111,7 @@ def date_series(name: str, spec: dict) -> list[dict]:
         train, test = df[t < c], df[t >= c]
         y_test = test[spec["y"]].to_numpy(dtype=float)
         dates = list(test[spec["x"]])
-        for lik in ("lognormal", "studentt"):
+        for lik in LIKELIHOODS:
             fits = {}
             for s in ("exponential_trend", "quadratic_trend", "logistic_trend"):
                 try:
@@ -137,7 +138,7 @@ def date_series(name: str, spec: dict) -> list[dict]:
             rows.append(_row(name, c, f"stacked_no_quadratic_{lik}", two.predict(dates), y_test, True))
         pf = scaling.fit_point(train, "exponential_trend", x=spec["x"], y=spec["y"], n_bootstrap=400, seed=0)
         rows.append(_row(name, c, "huber", _flat(scaling.predict(pf, dates, kind="predictive")), y_test, True))
-        for r in rows[-9:]:
+        for r in rows[-(4 * len(LIKELIHOODS) + 1) :]:
             print(json.dumps({k: v for k, v in r.items() if k != "pit"}), flush=True)
     return rows
 
@@ -196,11 +197,48 @@ def summarise(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+DEFAULT = {"date": "stacked_lognormal", "law": "bayes"}  # what scaling.forecast / scaling.fit give by default
+BEFORE = {"date": "trend_mean_lognormal", "law": "bayes"}  # the forecast before predictive became the default
+
+
+def headline(rows: list[dict]) -> pd.DataFrame:
+    """Per series and pooled: the default forecast against the point fit (huber); CRPS ratio < 1 is better."""
+    frame = pd.DataFrame(rows)
+    out = []
+    for name in [*frame["series"].unique(), "pooled"]:
+        g = frame if name == "pooled" else frame[frame["series"] == name]
+        kind = {s: "law" if "law" in SERIES[s] else "date" for s in g["series"].unique()}
+        rec = {"series": name}
+        for label, choice in (("before", BEFORE), ("default", DEFAULT), ("huber", None)):
+            sel = g[
+                [
+                    m == ("huber" if choice is None else choice[kind[s]])
+                    for s, m in zip(g["series"], g["method"], strict=True)
+                ]
+            ]
+            w = sel["n_test"].to_numpy(dtype=float)
+            for col in ("coverage_50", "coverage_80", "coverage_95"):
+                rec[f"{label}_{col[9:]}"] = float(np.sum(sel[col] * w) / w.sum())
+            # CRPS: mean over series of the per-point mean (series differ in units and size)
+            per = sel.groupby("series").apply(lambda h: np.sum(h["crps"] * h["n_test"]) / h["n_test"].sum())
+            rec[f"{label}_crps"] = float(per.mean())
+            rec["points"] = int(w.sum())
+        rec["crps_ratio"] = rec["default_crps"] / rec["huber_crps"]
+        out.append(rec)
+    return pd.DataFrame(out)
+
+
 def markdown(rows: list[dict]) -> str:
     """Per-series and pooled tables (markdown) of :func:`summarise`."""
+    head = headline(rows)
+    hc = list(head.columns)
+    lines = ["| " + " | ".join(hc) + " |", "|" + "---|" * len(hc)]
+    for _, r in head.iterrows():
+        lines.append("| " + " | ".join(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in hc) + " |")
+    lines.append("")
     table = summarise(rows)
     cols = ["series", "method", "cutoffs", "points", "coverage_50", "coverage_80", "coverage_95", "crps", "pit_mean"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in table.iterrows():
         cells = [f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
@@ -212,7 +250,12 @@ def main() -> None:
     ap.add_argument("--series", nargs="*", default=list(SERIES))
     ap.add_argument("--out", default=str(BENCH / "results" / "calibration.jsonl"))
     ap.add_argument("--report", action="store_true", help="print the markdown tables of --out and exit")
+    ap.add_argument("--likelihoods", nargs="*", default=LIKELIHOODS)
+    ap.add_argument("--chains", type=int, default=FIT["num_chains"])
+    ap.add_argument("--draws", type=int, default=FIT["num_samples"], help="warm-up steps and draws per chain")
     args = ap.parse_args()
+    LIKELIHOODS[:] = args.likelihoods
+    FIT.update(num_chains=args.chains, num_warmup=args.draws, num_samples=args.draws)
     if args.report:
         rows = [json.loads(line) for line in Path(args.out).read_text().splitlines() if line.strip()]
         print(markdown(rows))

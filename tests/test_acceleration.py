@@ -39,7 +39,7 @@ def synthetic():
         num_samples=500,
         num_chains=2,
         seed=0,
-        target_accept=0.95,
+        target_accept=0.99,
     )
     return t, log_y, fit
 
@@ -74,7 +74,7 @@ def test_metr_frontier_break_agrees_with_least_squares():
         num_samples=1500,
         num_chains=4,
         seed=0,
-        target_accept=0.95,
+        target_accept=0.99,
     )
     t = years(list(fr["release_date"]))
     b, g1, g2 = _ols_break(t, np.log(fr["p50_minutes"].to_numpy(dtype=float)))

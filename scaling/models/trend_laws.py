@@ -155,7 +155,7 @@ def logistic_trend() -> Law:
 
 
 @cache
-def broken_exponential_trend(sharpness: float = 4.0) -> Law:
+def broken_exponential_trend(sharpness: float = 2.0) -> Law:
     r"""Exponential trend whose growth rate changes at an unknown date (a smoothed hinge):
 
     ``log y = log y0 + g1 (t - c) + (g2 - g1) [softplus(s (t - c - b)) - softplus(-s b)] / s``
@@ -163,7 +163,7 @@ def broken_exponential_trend(sharpness: float = 4.0) -> Law:
     ``g1`` before the break, ``g2`` after it (nats per year), ``b`` the break (years from the
     data's mean year ``c``). ``softplus(s u) / s`` tends to ``max(u, 0)`` (the piecewise-linear
     hinge of segmented regression) as the ``sharpness`` ``s`` (per year) grows; with a finite
-    ``s`` (default 4: the rate changes over about half a year) the log-density is smooth in ``b``,
+    ``s`` (default 2: the rate changes over about a year) the log-density is smooth in ``b``,
     so NUTS can sample the break. ``log y0`` is ``log(y / y_scale)`` of the trend at the mean
     year ``c`` (the hinge is shifted to vanish there, so the level does not move with the break).
 
