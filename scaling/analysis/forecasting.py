@@ -373,7 +373,8 @@ def forecast(
     assumptions = [
         f"data: {n_points} rows of {y} against {x}, {_as_date(float(t_obs.min()))} to {_as_date(float(t_obs.max()))}"
         + (f" (where {where})" if where else ""),
-        f"shape weights ({validation_used}): " + ", ".join(f"{s} {w:.2f}" for s, w in weights.items()),
+        f"shape weights ({validation_used.split(' (')[0]}): " + ", ".join(f"{s} {w:.2f}" for s, w in weights.items()),
+        *([f"validation: {validation_used}"] if " (" in validation_used else []),
         f"predictive forecast (trend uncertainty plus the scatter of individual models about it) from "
         f"{_as_date(t0)} to {_as_date(t1)}; the trend's mean curve is given beside it",
         *notes,

@@ -36,5 +36,9 @@ def shape_weights(
     weights = {s: float(comparison.table.loc[s, "weight"]) for s in fits}
     desc = "PSIS-LOO stacking"
     if comparison.high_k:
-        desc += f" (Pareto k > 0.7 in {', '.join(comparison.high_k)}: unreliable at those points)"
+        n = sum(len(t) for t in comparison.high_k.values())
+        desc += (
+            f" (Pareto k > 0.7 at {n} point(s) in {', '.join(comparison.high_k)}: the LOO estimate is unreliable "
+            "there and was not refitted; weigh the shapes with care)"
+        )
     return weights, desc, comparison

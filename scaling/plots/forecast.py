@@ -59,7 +59,14 @@ def plot_fan(fc, *, size: str = "double", log_y: bool = True, probs: tuple[float
             fc.grid_years, lo, hi, color=PALETTE[0], alpha=0.15 + 0.12 * i, lw=0, label=f"{p:.0%} predictive"
         )
     if fc.stacked_mean is not None:
-        ax.plot(fc.grid_years, np.median(fc.stacked_mean, axis=0), color="0.15", lw=1.2, ls="--", label="trend median")
+        ax.plot(
+            fc.grid_years,
+            np.median(fc.stacked_mean, axis=0),
+            color="0.15",
+            lw=1.2,
+            ls="--",
+            label="stacked trend: mean curve",
+        )
     shape_colours = [c for c in PALETTE if c not in (PALETTE[0], PALETTE[3])]  # not the band's or the data's
     for k, (name, d) in enumerate(fc.draws.items()):
         ax.plot(
@@ -67,7 +74,7 @@ def plot_fan(fc, *, size: str = "double", log_y: bool = True, probs: tuple[float
             np.median(d, axis=0),
             color=shape_colours[k % len(shape_colours)],
             lw=1.0,
-            label=f"{name} (w={fc.weights[name]:.2f})",
+            label=f"{name} predictive median (w={fc.weights[name]:.2f})",
         )
     if fc.crossing is not None:
         ax.axhline(fc.crossing.threshold, color="0.3", ls=":", lw=0.8, label="threshold")
