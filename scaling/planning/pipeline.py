@@ -145,6 +145,7 @@ def run_plan(
     cap_fit = fc.fits["exponential_trend"] if "exponential_trend" in fc.fits else next(iter(fc.fits.values()))
     mapping = fit_revenue_mapping(rev_df, cap_fit, company=company, **fit_kwargs)
     _require_pass(mapping, f"the revenue mapping (ln revenue on ln {y}, {company})")
+    # the mapping was fitted to the trend's capability (its median at each report): push the trend through
     revenue_draws = revenue_from_capability(mapping, fc.stacked_mean, seed=seed)
     paths = revenue_paths(
         mapping, fc.stacked_mean, years_grid, correlation=path_correlation, walk_sd=path_walk_sd, seed=seed + 2
