@@ -109,7 +109,7 @@ def test_compose_pushes_draws_through():
         seed=0,
     )
     compute = np.array([[1e22, 1e23, 1e24], [1e25, 1e26, 1e27]])
-    out = fc.compose(cap, compute)
+    out = fc.compose(cap, compute, kind="mean")  # the capability curve (the default adds its scatter)
     assert out.shape == (2, 3)
     assert np.all(np.diff(out, axis=1) > 0) and out[0, 1] == pytest.approx(0.55, abs=0.05)
 
@@ -143,3 +143,128 @@ def test_forecast_cli_writes_fan_chart_and_tables(tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     table = pd.read_csv(tmp_path / "forecast_quantiles.csv")
     assert {"stacked_q50", "exponential_trend_q50", "quadratic_trend_q50", "logistic_trend_q50"} <= set(table)
+
+
+# --- predictive by default, point-fit predictive draws, numerics, the gate -------------------------
+
+
+@pytest.fixture(scope="module")
+def trend_data():
+    """Exponential truth: doubling every 0.6 years, lognormal scatter 0.3 nats, 2018-2025."""
+    rng = np.random.default_rng(7)
+    t = np.sort(rng.uniform(2018.0, 2025.0, 30))
+    y = np.exp(np.log(2) / 0.6 * (t - 2020.0) + 0.3 * rng.normal(size=t.size))
+    return {"t": t, "y": y}
+
+
+@pytest.fixture(scope="module")
+def trend_fits(trend_data):
+    kw = {"num_warmup": 400, "num_samples": 400, "num_chains": 2, "seed": 0}
+    return {s: scaling.fit(trend_data, s, x="t", y="y", **kw) for s in ("exponential_trend", "logistic_trend")}
+
+
+def test_point_fit_predictive_recovers_the_scatter(trend_data):
+    """Bootstrap + s t_{n-k}: the predictive spread of log y is the true 0.3 nats (plus parameter
+    uncertainty), and 80% intervals cover about 80% of new draws from the truth."""
+    pf = scaling.fit_point(trend_data, "exponential_trend", x="t", y="y", n_bootstrap=200, seed=0)
+    s, df = scaling.analysis.prediction.point_scatter(pf)
+    assert df == 28 and 0.2 < s < 0.4, (s, df)
+    grid = np.linspace(2018.5, 2024.5, 40)
+    pred = fc.trend_draws(pf, grid, "predictive")
+    mean = fc.trend_draws(pf, grid, "mean")
+    assert pred.dtype == np.float64 and np.log(pred).std(axis=0).mean() > 1.5 * np.log(mean).std(axis=0).mean()
+    rng = np.random.default_rng(1)
+    new = np.exp(np.log(2) / 0.6 * (grid - 2020.0) + 0.3 * rng.normal(size=(50, grid.size)))
+    lo, hi = np.quantile(pred, [0.1, 0.9], axis=0)
+    assert 0.7 <= np.mean((new >= lo) & (new <= hi)) <= 0.92
+
+
+def test_predictions_do_not_overflow_at_the_extremes():
+    """1e30 FLOP and 1e-6 minutes: float64, finite and positive; log10 scale matches the data scale."""
+    rng = np.random.default_rng(0)
+    x = np.logspace(18, 24, 25)
+    loss = 3.0 * (x / 1e18) ** -0.05 * np.exp(0.05 * rng.normal(size=x.size))
+    pf = scaling.fit_point({"x": x, "y": loss}, "power_law", x="x", y="y", n_bootstrap=50)
+    for kind in ("mean", "predictive"):
+        d = scaling.predict(pf, [1e30, 1e-6 * 1e18], kind=kind)
+        assert d.dtype == np.float64 and np.all(np.isfinite(d)) and np.all(d > 0)
+    t = np.linspace(2015.0, 2020.0, 20)
+    tiny = 1e-6 * np.exp(2.0 * (t - 2015.0) + 0.1 * rng.normal(size=t.size))  # minutes, from 1e-6
+    f = scaling.fit(
+        {"t": t, "y": tiny},
+        "exponential_trend",
+        x="t",
+        y="y",
+        likelihood="studentt",
+        num_warmup=300,
+        num_samples=300,
+        num_chains=2,
+        seed=0,
+    )
+    far = scaling.predict(f, [1990.0, 2100.0], kind="predictive")
+    assert far.dtype == np.float64 and np.all(np.isfinite(far)) and np.all(far > 0)
+    log = scaling.predict(f, [1990.0, 2100.0], kind="predictive", scale="log10")
+    np.testing.assert_allclose(
+        np.median(log.values.reshape(-1, 2), 0), np.log10(np.median(far.values.reshape(-1, 2), 0)), rtol=1e-6
+    )
+    assert float(np.median(log.values.reshape(-1, 2)[:, 0])) < -15  # 1e-6 minutes shrinking 2 nats a year
+
+
+def test_predict_warns_when_the_fit_fails_the_gate(trend_data):
+    bad = scaling.fit(trend_data, "logistic_trend", x="t", y="y", num_warmup=5, num_samples=30, num_chains=2, seed=0)
+    with pytest.warns(UserWarning, match="fails the diagnostics gate"):
+        scaling.predict(bad, [2026.0])
+
+
+def test_forecast_is_predictive_with_the_trend_beside_it(trend_data, trend_fits):
+    f = fc.forecast(trend_data, x="t", y="y", fits=trend_fits, shapes=tuple(trend_fits), threshold=1e4, horizon=2032)
+    assert f.stacked.shape == f.stacked_mean.shape and f.unreliable is None
+    spread = np.log(f.stacked).std(axis=0)[1:] / np.log(f.stacked_mean).std(axis=0)[1:]
+    assert np.all(spread > 1.0)  # the scatter widens every date's band
+    assert "released" in f.crossing.question and "trend (mean curve)" in f.trend_crossing.question
+    true_date = 2020.0 + 0.6 * np.log2(1e4)
+    lo, hi = np.nanpercentile(f.trend_crossing.dates, [0.5, 99.5])  # one data set: a 99% interval
+    assert lo <= true_date <= hi, (lo, true_date, hi)
+    # a released model's crossing date carries the scatter too: its 5-95% range is at least the trend's
+    width = [c.table["year"].iloc[-1] - c.table["year"].iloc[0] for c in (f.crossing, f.trend_crossing)]
+    assert width[0] >= width[1], width
+    assert any("predictive forecast" in a for a in f.assumptions)
+    table = f.quantile_table()
+    assert {"stacked_q50", "trend_q50", "exponential_trend_q50"} <= set(table)
+    at = f.predict([2030.0])
+    assert at.shape[1] == 1 and np.all(np.isfinite(at))
+
+
+def test_forecast_and_crossing_say_unreliable_without_dates(trend_data):
+    bad = {
+        s: scaling.fit(trend_data, s, x="t", y="y", num_warmup=5, num_samples=30, num_chains=2, seed=0)
+        for s in ("exponential_trend", "logistic_trend")
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = fc.forecast(trend_data, x="t", y="y", fits=bad, shapes=tuple(bad), threshold=1e4, horizon=2032)
+    assert f.unreliable and "diagnostics gate" in f.unreliable
+    assert f.assumptions[0].startswith("UNRELIABLE")
+    for c in (f.crossing, f.trend_crossing):
+        assert c.unreliable and c.table["year"].isna().all() and set(c.table["date"]) == {"unreliable"}
+        assert "unreliable" in str(c)
+
+
+def test_dates_round_trip_and_the_year_column_matches_the_date():
+    dates = ["2025-08-07", "2024-02-29", "2023-12-31", "2026-01-01", "2027-07-16"]
+    assert [fc._as_date(y) for y in fc.years(dates)] == dates
+    grid = np.array([2027.0, 2028.0])
+    c = fc.crossing(np.array([[0.0, 1.0]]), grid, 0.5372)
+    row = c.table.iloc[0]
+    assert row["year"] == pytest.approx(2027.54) and row["date"].startswith("2027-07")
+
+
+def test_compose_is_predictive_by_default():
+    rng = np.random.default_rng(0)
+    x = np.logspace(20, 26, 40)
+    loss = 2.0 + 10.0 * (x / 1e20) ** -0.2 * np.exp(0.03 * rng.normal(size=40))
+    pf = scaling.fit_point({"c": x, "l": loss}, "power_law", x="c", y="l", n_bootstrap=100)
+    compute = np.tile([1e24, 1e25, 1e30], (400, 1))
+    pred, mean = fc.compose(pf, compute), fc.compose(pf, compute, kind="mean")
+    assert pred.dtype == np.float64 and np.all(np.isfinite(pred))
+    assert np.all(np.log(pred).std(axis=0) > np.log(mean).std(axis=0))

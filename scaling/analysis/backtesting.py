@@ -8,16 +8,19 @@ points and is scored on them:
 * ``coverage_50/80/95``: share of test points inside the central 50/80/95%
   predictive interval (a calibrated method matches the nominal level);
 * ``crps``: continuous ranked probability score, ``E|X - y| - E|X - X'| / 2``
-  from the draws, averaged over test points (lower is better; data units);
-* ``median_abs_log_error``: median of ``|ln(median prediction) - ln y|`` (NaN where
-  y <= 0), and ``median_abs_error`` in data units.
+  from the draws, averaged over test points (lower is better), in **log10 units of y
+  for positive laws** (decades: comparable across studies and quantities) and in
+  data units for scores;
+* ``median_abs_log10_error``: median of ``|log10(median prediction) - log10 y|``
+  (positive laws; NaN for scores), and ``median_abs_error`` in data units.
 
 Methods: ``bayes`` (:func:`scaling.fit`, posterior predictive; gated by
 :func:`scaling.diagnose`, whose status is in the table), and the usual ways:
-``huber`` (:func:`scaling.fit_point`, Huber loss + L-BFGS, bootstrap parameter
-draws plus the training residuals' scatter) and ``least_squares``
-(``scipy.optimize.curve_fit`` on y, parameter draws from its covariance plus
-Gaussian residual noise).
+``huber`` (:func:`scaling.fit_point`, Huber loss + L-BFGS, then
+``predict(point_fit, kind="predictive")``: bootstrap parameter draws plus the
+residual scatter ``s t_{n-k}``, see :mod:`scaling.analysis.prediction`) and
+``least_squares`` (``scipy.optimize.curve_fit`` on y with the law's exact Jacobian,
+parameter draws from its covariance plus Gaussian residual noise).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from scaling.analysis.diagnostics import diagnose
-from scaling.analysis.prediction import predict, transform_inputs
+from scaling.analysis.prediction import _outputs, predict, transform_inputs
 from scaling.data.preparation import as_frame, prepare
 from scaling.data.tables import to_decimal_year
 from scaling.errors import DataError, ScalingError
@@ -51,9 +54,16 @@ class Backtest:
     table: pd.DataFrame
     predictions: dict[tuple[float, str], np.ndarray] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    date_split: bool = False  # cutoffs are decimal years of a date column
+    observed: dict[float, np.ndarray] = field(default_factory=dict)  # test y per cutoff (order of predictions)
 
     def __str__(self) -> str:
-        return self.table.to_string(index=False, float_format=lambda v: f"{v:.3g}")
+        from scaling.analysis.forecasting import _as_date
+
+        cutoff = (lambda v: _as_date(v)) if self.date_split else (lambda v: f"{v:.3g}")
+        return self.table.to_string(
+            index=False, float_format=lambda v: f"{v:.3g}", formatters={"cutoff": cutoff} if len(self.table) else None
+        )
 
 
 def crps(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -65,23 +75,41 @@ def crps(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.mean(np.abs(draws - y[None, :]), axis=0) - 0.5 * spread
 
 
-def score(draws: np.ndarray, y: np.ndarray, probs: Sequence[float] = (0.5, 0.8, 0.95)) -> dict[str, float]:
-    """Coverage of central intervals, CRPS and median errors of predictive draws (sample, point)."""
+def score(
+    draws: np.ndarray, y: np.ndarray, probs: Sequence[float] = (0.5, 0.8, 0.95), *, log10: bool = False
+) -> dict[str, float]:
+    """Coverage of central intervals, CRPS and median errors of predictive draws (sample, point).
+
+    With ``log10`` (positive quantities) everything is scored on ``log10`` of draws and ``y``:
+    CRPS in decades. Every point is scored: a NaN draw, or a non-positive value under
+    ``log10``, raises instead of being dropped (infinite draws are ordered like any other).
+    """
+    draws = np.asarray(draws, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if log10:
+        if np.any(draws <= 0) or np.any(y <= 0):
+            raise DataError("score(log10=True) needs positive draws and observations; score scores with log10=False.")
+        draws, y = np.log10(draws), np.log10(y)
+    if np.isnan(draws).any() or np.isnan(y).any():
+        bad = int(np.sum(np.isnan(draws).any(axis=0) | np.isnan(y)))
+        raise DataError(f"score got NaN predictive draws or observations at {bad} point(s); they cannot be scored.")
     out: dict[str, float] = {}
-    ok = np.all(np.isfinite(draws), axis=0)
-    d, yy = draws[:, ok], y[ok]
     for p in probs:
-        lo, hi = np.quantile(d, [(1 - p) / 2, (1 + p) / 2], axis=0)
-        out[f"coverage_{round(100 * p)}"] = float(np.mean((yy >= lo) & (yy <= hi))) if yy.size else np.nan
-    med = np.median(d, axis=0)
-    out["crps"] = float(np.mean(crps(d, yy))) if yy.size else np.nan
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_err = np.abs(np.log(med) - np.log(yy))
-    out["median_abs_log_error"] = (
-        float(np.median(log_err)) if yy.size and np.all(yy > 0) and np.all(med > 0) else np.nan
-    )
-    out["median_abs_error"] = float(np.median(np.abs(med - yy))) if yy.size else np.nan
+        lo, hi = np.quantile(draws, [(1 - p) / 2, (1 + p) / 2], axis=0)
+        out[f"coverage_{round(100 * p)}"] = float(np.mean((y >= lo) & (y <= hi))) if y.size else np.nan
+    med = np.median(draws, axis=0)
+    with np.errstate(invalid="ignore"):
+        out["crps"] = float(np.mean(crps(draws, y))) if y.size else np.nan
+    out["median_abs_log10_error"] = float(np.median(np.abs(med - y))) if log10 and y.size else np.nan
+    out["median_abs_error"] = float(np.median(np.abs(10**med - 10**y if log10 else med - y))) if y.size else np.nan
     return out
+
+
+def pit(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Probability integral transform per point: the share of draws below ``y`` (ties split).
+    Uniform on [0, 1] for a calibrated forecast; values piled near 1 mean ``y`` above the median."""
+    draws = np.asarray(draws, dtype=np.float64)
+    return np.mean(draws < y[None, :], axis=0) + 0.5 * np.mean(draws == y[None, :], axis=0)
 
 
 def _split_values(df: pd.DataFrame, law: Law, xs: list[str], split_on: str | None) -> pd.Series:
@@ -102,54 +130,39 @@ def _split_values(df: pd.DataFrame, law: Law, xs: list[str], split_on: str | Non
     raise ScalingError(f"Pass split_on=<column> to backtest law {law.name!r}.")
 
 
-def _point_draws(
-    law: Law, theta: Mapping[str, np.ndarray], fit_attrs: Any, x_test: dict, noise: np.ndarray, log_noise: bool
-) -> np.ndarray:
-    """Predictive draws from parameter draws ``theta`` (internal names) plus residual noise."""
-    const = fit_attrs
-    center = {i.name: float(const[f"center_{i.name}"]) for i in law.inputs}
-    u = {k: jnp.asarray(v - center[k]) for k, v in transform_inputs(law, x_test).items()}
-    y_scale = float(const["y_scale"])
-    th = {k: jnp.asarray(v) for k, v in theta.items()}
-    mean = np.asarray(jax.vmap(lambda t: law.mean(u, t, y_scale))(th))
-    return mean * np.exp(noise) if log_noise else mean + noise
-
-
-def _residual_scale(law: Law, mean: np.ndarray, y: np.ndarray) -> float:
-    r = np.log(y) - np.log(mean) if law.log_output else y - mean
-    return float(np.sqrt(np.mean(r**2) * len(r) / max(len(r) - len(law.params), 1)))
-
-
-def _huber_draws(train, law, xs, y, x_test, n_test, rng, point_kwargs, units):
+def _huber_draws(train, law, xs, y, x_test, point_kwargs, units, seed):
+    """``predict(fit_point(...), kind="predictive")``: bootstrap parameters plus residual scatter."""
     pf = fit_point(train, law, x=xs, y=y, units=units, **point_kwargs)
-    post = pf["posterior"].to_dataset()
-    theta = {k: post[k].values for k in law.param_names}
-    const = pf["constant_data"].to_dataset()
-    best = {k: np.atleast_1d(float(pf["point_estimate"][k])) for k in law.param_names}
-    x_train = {i.name: const[i.name].values for i in law.inputs}
-    fitted = _point_draws(law, best, const, x_train, np.zeros((1, len(const["point"]))), law.log_output)[0]
-    sigma = _residual_scale(law, fitted, pf["observed_data"]["y"].values)
-    noise = sigma * rng.normal(size=(len(post["sample"]), n_test))
-    return _point_draws(law, theta, const, x_test, noise, law.log_output)
+    return _flat(predict(pf, x_test, kind="predictive", seed=seed, check=False))
 
 
-def _least_squares_draws(train, law, xs, y, x_test, n_test, rng, n_draws, units):
-    """``scipy.optimize.curve_fit`` on y in the law's parameters (bounded by the prior supports)."""
+def _flat(da) -> np.ndarray:
+    return da.stack(s=[d for d in da.dims if d != "grid"]).transpose("s", "grid").values
+
+
+def _least_squares_draws(train, law, xs, y, x_test, rng, n_draws, units):
+    """``scipy.optimize.curve_fit`` on y in the law's parameters (bounded by the prior supports),
+    with the Jacobian from JAX (finite differences of a float32 program do not resolve it)."""
     from scipy.optimize import curve_fit
 
     pf = fit_point(train, law, x=xs, y=y, units=units, n_starts=32)  # its best fit is the starting point
     const = pf["constant_data"].to_dataset()
     center = {i.name: float(const[f"center_{i.name}"]) for i in law.inputs}
     y_scale = float(const["y_scale"])
-    u_train = {
-        i.name: (np.log10(const[i.name].values) if i.transform == "log10" else const[i.name].values) - center[i.name]
-        for i in law.inputs
-    }
+    x_train = {i.name: const[i.name].values for i in law.inputs}
+    u_train = {k: jnp.asarray(v - center[k]) for k, v in transform_inputs(law, x_train).items()}
     names = law.param_names
 
+    def mean_of(p):
+        return law.mean(u_train, dict(zip(names, p, strict=True)), y_scale)
+
+    jac_fn = jax.jit(jax.jacfwd(lambda p: mean_of(list(p))))
+
     def model(_, *p):
-        th = dict(zip(names, p, strict=True))
-        return np.asarray(law.mean({k: jnp.asarray(v) for k, v in u_train.items()}, th, y_scale))
+        return np.asarray(mean_of(list(p)), dtype=np.float64)
+
+    def jac(_, *p):
+        return np.asarray(jac_fn(jnp.asarray(p)), dtype=np.float64)
 
     supports = [p.prior.to_numpyro().support for p in law.params]
     lo = [float(getattr(s, "lower_bound", -np.inf)) for s in supports]
@@ -157,7 +170,7 @@ def _least_squares_draws(train, law, xs, y, x_test, n_test, rng, n_draws, units)
     p0 = np.clip([float(pf["point_estimate"][k]) for k in names], np.array(lo) + 1e-9, np.array(hi) - 1e-9)
     yv = pf["observed_data"]["y"].values
     try:
-        popt, pcov = curve_fit(model, np.zeros_like(yv), yv, p0=p0, bounds=(lo, hi), maxfev=20000)
+        popt, pcov = curve_fit(model, np.zeros_like(yv), yv, p0=p0, bounds=(lo, hi), jac=jac, maxfev=20000)
     except (RuntimeError, ValueError) as e:
         return None, f"least_squares failed on this split: {e}"
     if not np.all(np.isfinite(pcov)):
@@ -166,8 +179,13 @@ def _least_squares_draws(train, law, xs, y, x_test, n_test, rng, n_draws, units)
     draws = np.clip(draws, np.array(lo) + 1e-9, np.array(hi) - 1e-9)
     theta = {k: draws[:, i] for i, k in enumerate(names)}
     sigma = float(np.sqrt(np.sum((yv - model(None, *popt)) ** 2) / max(len(yv) - len(names), 1)))
-    noise = sigma * rng.normal(size=(n_draws, n_test))
-    return _point_draws(law, theta, const, x_test, noise, log_noise=False), None
+    u_test = {k: np.asarray(v - center[k]) for k, v in transform_inputs(law, x_test).items()}
+    out = np.asarray(_outputs(law)(theta, u_test), dtype=np.float64)
+    if law.log_output:  # positive law: the residual scatter in log y keeps draws positive
+        r = np.log(yv) - np.log(np.maximum(model(None, *popt), 1e-300))
+        s_log = float(np.sqrt(np.sum(r**2) / max(len(yv) - len(names), 1)))
+        return y_scale * np.exp(out + s_log * rng.normal(size=out.shape)), None
+    return out + sigma * rng.normal(size=out.shape), None
 
 
 def backtest(
@@ -206,8 +224,8 @@ def backtest(
     Returns
     -------
     :class:`Backtest` whose ``table`` has columns ``cutoff, method, n_train, n_test,
-    coverage_50, coverage_80, coverage_95, crps, median_abs_log_error,
-    median_abs_error, status``.
+    coverage_50, coverage_80, coverage_95, crps, median_abs_log10_error,
+    median_abs_error, status`` (CRPS in log10 units for positive laws).
     """
     if (cutoff is None) == (cutoffs is None):
         raise ScalingError("backtest needs exactly one of cutoff= (one split) or cutoffs= (rolling origin).")
@@ -223,15 +241,16 @@ def backtest(
     split = _split_values(df, law_obj, xs, split_on)
     fit_kwargs = {"seed": seed, **(fit_kwargs or {})}
     point_kwargs = {"n_starts": 64, "n_bootstrap": 200, "bootstrap_starts": 4, "seed": seed, **(point_kwargs or {})}
-    rows, preds, notes = [], {}, list(prep.notes)
+    rows, preds, notes, observed = [], {}, list(prep.notes), {}
     rng = np.random.default_rng(seed)
     y_clean = pd.Series(prep.y, index=prep.rows)  # validated, in fractions for scores
     for c in [cutoff] if cutoffs is None else list(cutoffs):
         train, test = df[split < c], df[split >= c]
         if len(test) == 0 or len(train) <= len(law_obj.params) + len(lik.param_names):
-            notes.append(f"cutoff {c:g}: {len(train)} training and {len(test)} test rows; skipped")
+            notes.append(f"cutoff {c:.10g}: {len(train)} training and {len(test)} test rows; skipped")
             continue
         y_test = y_clean.loc[test.index].to_numpy()
+        observed[float(c)] = y_test
         x_test = {i.name: test[col].to_numpy() for i, col in zip(law_obj.inputs, xs, strict=True)}
         base = {"cutoff": float(c), "n_train": len(train), "n_test": len(test)}
         for method in methods:
@@ -240,16 +259,15 @@ def backtest(
                 f = fit(train, model, x=xs, y=y, units=units, **fit_kwargs)
                 status = diagnose(f).status
                 kind = "mean" if lik.counts else "predictive"
-                draws = predict(f, x_test, kind=kind, seed=seed)
-                draws = draws.stack(s=[d for d in draws.dims if d != "grid"]).transpose("s", "grid").values
+                draws = _flat(predict(f, x_test, kind=kind, seed=seed, check=False))
             elif method == "huber":
-                draws = _huber_draws(train, law_obj, xs, y, x_test, len(test), rng, point_kwargs, units)
+                draws = _huber_draws(train, law_obj, xs, y, x_test, point_kwargs, units, seed)
             else:
-                draws, why = _least_squares_draws(train, law_obj, xs, y, x_test, len(test), rng, 1000, units)
+                draws, why = _least_squares_draws(train, law_obj, xs, y, x_test, rng, 1000, units)
                 if draws is None:
                     status = "failed"
-                    notes.append(f"cutoff {c:g}: {why}")
-            scores = score(draws, y_test, probs) if draws is not None else {}
+                    notes.append(f"cutoff {c:.10g}: {why}")
+            scores = score(draws, y_test, probs, log10=law_obj.log_output) if draws is not None else {}
             rows.append({**base, "method": method, **scores, "status": status})
             if draws is not None:
                 preds[(float(c), method)] = draws
@@ -260,8 +278,16 @@ def backtest(
         "n_test",
         *[f"coverage_{round(100 * p)}" for p in probs],
         "crps",
-        "median_abs_log_error",
+        "median_abs_log10_error",
         "median_abs_error",
         "status",
     ]
-    return Backtest(pd.DataFrame(rows, columns=cols), preds, notes)
+    date_split = split_on is not None and _is_date(df[split_on])
+    return Backtest(pd.DataFrame(rows, columns=cols), preds, notes, date_split, observed)
+
+
+def _is_date(values: pd.Series) -> bool:
+    """Whether a split column holds dates (not numbers): its cutoffs are then decimal years."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    return not pd.api.types.is_numeric_dtype(values) and bool(pd.to_numeric(values, errors="coerce").isna().any())

@@ -108,15 +108,14 @@ def forecast_cmd(
         io.results_dir(out, "forecast")
     io.atomic_write(out / "forecast_quantiles.csv", lambda tmp: table.to_csv(tmp, index=False))
     io.atomic_write(out / "assumptions.txt", lambda tmp: tmp.write_text("\n".join(fc.assumptions) + "\n"))
-    if fc.crossing is not None:
-        console.print(
-            Text.assemble(
-                (f"when does the trend reach {threshold:g}?", "bold"),
-                f" P(not by {fc.crossing.horizon:.0f}) = {fc.crossing.p_never:.2f}",
-            )
-        )
-        console.print(fc.crossing.table.to_string(index=False))
-        io.atomic_write(out / "crossing_quantiles.csv", lambda tmp: fc.crossing.table.to_csv(tmp, index=False))
+    if fc.unreliable:
+        console.print(Text.assemble(("forecast unreliable:", "bold red"), f" {fc.unreliable}; no dates are given"))
+    for name, c in (("crossing_quantiles.csv", fc.crossing), ("trend_crossing_quantiles.csv", fc.trend_crossing)):
+        if c is None:
+            continue
+        console.print(Text.assemble((f"{c.question}?", "bold"), f" P(not by {c.horizon:.0f}) = {c.p_never:.2f}"))
+        console.print(str(c))
+        io.atomic_write(out / name, lambda tmp, c=c: c.table.to_csv(tmp, index=False))
     written = plots.save_figure(plots.plot_fan(fc), out / "fan", formats=("png", "pdf"))
     console.print(f"wrote {out}/forecast_quantiles.csv, assumptions.txt, {', '.join(written)}")
 

@@ -30,7 +30,7 @@ from scaling.errors import ScalingError
 from scaling.models.compute_laws import broken_power_law, chinchilla, logistic, power_law, saturating_power_law
 from scaling.models.law import Law
 from scaling.models.priors import Prior
-from scaling.models.trend_laws import exponential_trend, logistic_trend, quadratic_trend
+from scaling.models.trend_laws import broken_exponential_trend, exponential_trend, logistic_trend, quadratic_trend
 
 LAWS: dict[str, Callable[..., Law]] = {
     "power_law": power_law,
@@ -41,6 +41,7 @@ LAWS: dict[str, Callable[..., Law]] = {
     "exponential_trend": exponential_trend,
     "quadratic_trend": quadratic_trend,
     "logistic_trend": logistic_trend,
+    "broken_exponential_trend": broken_exponential_trend,
 }
 
 

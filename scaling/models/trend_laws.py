@@ -27,6 +27,7 @@ from functools import cache
 import jax
 import jax.numpy as jnp
 
+from scaling.errors import ScalingError
 from scaling.models.law import LN2, Law, Param, _t
 from scaling.models.priors import Prior
 
@@ -151,4 +152,63 @@ def logistic_trend() -> Law:
         physical=physical,
         from_physical=from_physical,
         default_likelihood="lognormal",
+    )
+
+
+@cache
+def broken_exponential_trend(sharpness: float = 2.0) -> Law:
+    r"""Exponential trend whose growth rate changes at an unknown date (a smoothed hinge):
+
+    ``log y = log y0 + g1 (t - c) + (g2 - g1) [softplus(s (t - c - b)) - softplus(-s b)] / s``
+
+    ``g1`` before the break, ``g2`` after it (nats per year), ``b`` the break (years from the
+    data's mean year ``c``). ``softplus(s u) / s`` tends to ``max(u, 0)`` (the piecewise-linear
+    hinge of segmented regression) as the ``sharpness`` ``s`` (per year) grows; with a finite
+    ``s`` (default 2: the rate changes over about a year) the log-density is smooth in ``b``,
+    so NUTS can sample the break. ``log y0`` is ``log(y / y_scale)`` of the trend at the mean
+    year ``c`` (the hinge is shifted to vanish there, so the level does not move with the break).
+
+    Derived: ``break_year = b + c``, ``doubling_before_days = 365.25 ln 2 / g1``,
+    ``doubling_after_days = 365.25 ln 2 / g2``, ``growth_ratio = g2 / g1`` (> 1: accelerated).
+    """
+    s = float(sharpness)
+    if not s > 0:
+        raise ScalingError(f"The 'sharpness' option of broken_exponential_trend must be > 0. Got {sharpness!r}.")
+
+    def fn(u, th):
+        v = u["t"] - th["break"]
+        return (
+            th["log_y0"]
+            + th["growth_before"] * v
+            + (th["growth_after"] - th["growth_before"]) * (jax.nn.softplus(s * v) / s)
+        )
+
+    def physical(th, c, ys):
+        return {
+            "break_year": th["break"] + c["t"],
+            "doubling_before_days": 365.25 * LN2 / th["growth_before"],
+            "doubling_after_days": 365.25 * LN2 / th["growth_after"],
+            "growth_ratio": th["growth_after"] / th["growth_before"],
+        }
+
+    def from_physical(ph, c, ys):
+        return {"break": ph["break_year"] - c["t"]}
+
+    return Law(
+        name="broken_exponential_trend",
+        formula="log y = log y0 + g1 t + (g2 - g1) [softplus(s (t - b)) - softplus(-s b)] / s; g1 before b, g2 after",
+        inputs=(_t(),),
+        params=(
+            Param("log_y0", Prior("Normal", loc=0.0, scale=3.0), "log(y/y_scale) at year c"),
+            Param("growth_before", Prior("Normal", loc=0.0, scale=2.0), "growth rate before the break (nats/year)"),
+            Param("growth_after", Prior("Normal", loc=0.0, scale=2.0), "growth rate after the break (nats/year)"),
+            Param("break", Prior("Normal", loc=0.0, scale=1.5), "date of the break, years from c"),
+        ),
+        fn=fn,
+        log_output=True,
+        bounded=False,
+        physical=physical,
+        from_physical=from_physical,
+        default_likelihood="lognormal",
+        options=(("sharpness", s),),
     )

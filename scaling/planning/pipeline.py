@@ -146,9 +146,10 @@ def run_plan(
     cap_fit = fc.fits["exponential_trend"] if "exponential_trend" in fc.fits else next(iter(fc.fits.values()))
     mapping = fit_revenue_mapping(rev_df, cap_fit, company=company, **fit_kwargs)
     _require_pass(mapping, f"the revenue mapping (ln revenue on ln {y}, {company})")
-    revenue_draws = revenue_from_capability(mapping, fc.stacked, seed=seed)
+    # the mapping was fitted to the trend's capability (its median at each report): push the trend through
+    revenue_draws = revenue_from_capability(mapping, fc.stacked_mean, seed=seed)
     paths = revenue_paths(
-        mapping, fc.stacked, years_grid, correlation=path_correlation, walk_sd=path_walk_sd, seed=seed + 2
+        mapping, fc.stacked_mean, years_grid, correlation=path_correlation, walk_sd=path_walk_sd, seed=seed + 2
     )
     naive, naive_fit = naive_revenue(rev_df, years_grid, company=company, **fit_kwargs)
     _require_pass(naive_fit, f"the revenue trend ({company})")
@@ -181,7 +182,7 @@ def run_plan(
     n = min(revenue_draws.shape[0], naive.shape[0])
     derived = xr.Dataset(
         {
-            "capability": (("sample", "year"), fc.stacked[:n]),
+            "capability": (("sample", "year"), fc.stacked_mean[:n]),
             "revenue": (("sample", "year"), revenue_draws[:n]),
             "revenue_path": (("sample", "year"), paths[:n]),
             "naive_revenue": (("sample", "year"), naive[:n]),

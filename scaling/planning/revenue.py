@@ -88,7 +88,7 @@ def revenue_from_capability(
     """
     from scaling.analysis.forecasting import compose
 
-    rev = compose(mapping, capability_draws, seed=seed)
+    rev = compose(mapping, capability_draws, kind="mean", seed=seed)  # scatter added below
     if noise:
         sigma = mapping["posterior"]["sigma"].values.reshape(-1)
         rng = np.random.default_rng(seed + 1)

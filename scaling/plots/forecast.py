@@ -29,12 +29,16 @@ if TYPE_CHECKING:
 
 
 def plot_fan(fc, *, size: str = "double", log_y: bool = True, probs: tuple[float, ...] = (0.5, 0.8, 0.95)):
-    """Fan chart of a :class:`scaling.forecasting.Forecast`: data, stacked bands, each shape's median,
-    the threshold and (lower panel) the distribution of the crossing date with P(not by horizon).
+    """Fan chart of a :class:`scaling.forecasting.Forecast`: data, the stacked *predictive* bands
+    (where a model released then will land), the stacked trend's mean curve (median, dashed), each
+    shape's predictive median, the threshold and (lower panel) the distributions of the two crossing
+    dates (a released model reaching it; the trend reaching it) with P(not by horizon).
+    An unreliable forecast (no shape passed the diagnostics gate) is drawn with its reason and no dates.
     """
     from matplotlib.figure import Figure
 
-    rows = 2 if fc.crossing is not None else 1
+    show_dates = fc.crossing is not None and not fc.unreliable
+    rows = 2 if show_dates else 1
     w, h = _figsize(size)
     fig = Figure(figsize=(w, h * (1.4 if rows == 2 else 1)), layout="constrained")
     axes = fig.subplots(rows, 1, sharex=True, height_ratios=[3, 1][:rows], squeeze=False)[:, 0]
@@ -51,38 +55,53 @@ def plot_fan(fc, *, size: str = "double", log_y: bool = True, probs: tuple[float
         linewidth=0.4,
     )
     for i, (p, lo, hi) in enumerate(_bands(fc.stacked, probs)):
-        ax.fill_between(fc.grid_years, lo, hi, color=PALETTE[0], alpha=0.15 + 0.12 * i, lw=0, label=f"{p:.0%} stacked")
+        ax.fill_between(
+            fc.grid_years, lo, hi, color=PALETTE[0], alpha=0.15 + 0.12 * i, lw=0, label=f"{p:.0%} predictive"
+        )
+    if fc.stacked_mean is not None:
+        ax.plot(
+            fc.grid_years,
+            np.median(fc.stacked_mean, axis=0),
+            color="0.15",
+            lw=1.2,
+            ls="--",
+            label="stacked trend: mean curve",
+        )
     shape_colours = [c for c in PALETTE if c not in (PALETTE[0], PALETTE[3])]  # not the band's or the data's
     for k, (name, d) in enumerate(fc.draws.items()):
         ax.plot(
             fc.grid_years,
             np.median(d, axis=0),
             color=shape_colours[k % len(shape_colours)],
-            lw=1.2,
-            label=f"{name} median (w={fc.weights[name]:.2f})",
+            lw=1.0,
+            label=f"{name} predictive median (w={fc.weights[name]:.2f})",
         )
     if fc.crossing is not None:
-        ax.axhline(fc.crossing.threshold, color="0.3", ls="--", lw=0.8, label="threshold")
+        ax.axhline(fc.crossing.threshold, color="0.3", ls=":", lw=0.8, label="threshold")
     if log_y:
         _log_axis(ax, "y")
     ax.set_ylabel(json_col(first, "y") or "y")
     ax.legend(fontsize=6, frameon=False, ncol=2)
-    ax.set_title("forecast by trend shape, stacked by PSIS-LOO weights", fontsize=9)
-    if fc.crossing is not None:
-        c = fc.crossing
-        hit = c.dates[np.isfinite(c.dates)]
-        axes[1].hist(hit, bins=40, color=PALETTE[0], alpha=0.7)
+    title = f"predictive forecast, shapes stacked by {fc.validation or 'stacking'} weights"
+    if fc.unreliable:
+        title = "UNRELIABLE: " + fc.unreliable[:120]
+    ax.set_title(title, fontsize=8)
+    if show_dates:
+        c, t = fc.crossing, fc.trend_crossing
+        for crossing_, colour, label in ((c, PALETTE[0], "a released model"), (t, "0.3", "the trend")):
+            if crossing_ is None:
+                continue
+            hit = crossing_.dates[np.isfinite(crossing_.dates)]
+            axes[1].hist(
+                hit,
+                bins=40,
+                color=colour,
+                alpha=0.5,
+                label=f"{label} (P not by {c.horizon:.0f}: {crossing_.p_never:.2f})",
+            )
         axes[1].set_ylabel("draws")
-        axes[1].set_xlabel("year the trend reaches the threshold")
-        axes[1].text(
-            0.99,
-            0.9,
-            f"P(not by {c.horizon:.0f}) = {c.p_never:.2f}",
-            transform=axes[1].transAxes,
-            ha="right",
-            va="top",
-            fontsize=7,
-        )
+        axes[1].set_xlabel("year it reaches the threshold")
+        axes[1].legend(fontsize=6, frameon=False)
     else:
         ax.set_xlabel("year")
     return fig
@@ -138,5 +157,32 @@ def plot_pnl(pnl, *, size: str = "single"):
     ax.set_xticks(g, [f"{int(y)}" for y in pnl["trained_in"]])
     ax.set_xlabel("generation trained in")
     ax.set_ylabel("$B")
+    ax.legend(fontsize=6, frameon=False)
+    return fig
+
+
+def plot_pit(pits, *, size: str = "single", bins: int = 10):
+    """PIT histograms (share of predictive draws below each held-out value), one per method, with
+    the uniform line a calibrated forecast follows; mass piled at the right means the values landed
+    above the predictive median, a U shape means intervals too narrow. ``pits``: {method: array}."""
+    fig, ax = _new_axes(size)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for k, (name, p) in enumerate(pits.items()):
+        p = np.asarray(p, dtype=float)
+        if p.size == 0:
+            continue
+        dens = np.histogram(p, bins=edges)[0] / p.size * bins
+        ax.step(
+            edges,
+            np.r_[dens, dens[-1]],
+            where="post",
+            color=PALETTE[k % len(PALETTE)],
+            lw=1.4,
+            label=f"{name} ({p.size})",
+        )
+    ax.axhline(1.0, color="0.4", ls=":", lw=0.8, label="calibrated")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("PIT: share of predictive draws below the held-out value")
+    ax.set_ylabel("density")
     ax.legend(fontsize=6, frameon=False)
     return fig

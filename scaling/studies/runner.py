@@ -206,16 +206,25 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
         fan = plots.plot_fan(fc)
         fan.savefig(tmp / "fan.png", dpi=200)
         body = report.bullets(fc.assumptions) + report.figure_tag(fan, "fan chart") + report.table_html(qt, False)
-        if fc.crossing is not None:
-            fc.crossing.table.to_csv(tmp / "crossing_quantiles.csv", index=False)
+        if fc.unreliable:
+            body = report.paragraph(f"Forecast unreliable: {fc.unreliable}. No dates are given.", "unreliable") + body
+        for name, c in (("crossing_quantiles.csv", fc.crossing), ("trend_crossing_quantiles.csv", fc.trend_crossing)):
+            if c is None:
+                continue
+            c.table.to_csv(tmp / name, index=False)
+            if c.unreliable:
+                body += report.paragraph(f"{c.question}? Unreliable ({c.unreliable}); no dates.", "unreliable")
+                continue
             body += report.paragraph(
-                f"When does the trend reach {f['threshold']:g}? "
-                f"P(not by {fc.crossing.horizon:.0f}) = {fc.crossing.p_never:.2f}."
+                f"{c.question[0].upper() + c.question[1:]}? P(not by {c.horizon:.0f}) = {c.p_never:.2f}."
             )
-            body += report.table_html(fc.crossing.table, False)
+            body += report.table_html(c.table, False)
         sections.append(("Forecast", body))
     if "plan" in spec:
         sections.append(_plan_study(spec, fits, common, tmp))
+    from scaling.studies.calibration import calibration_section
+
+    sections.append(calibration_section(spec, main, tmp))
     sections.append(_appendix(main, tmp))
     sections.append(
         (
