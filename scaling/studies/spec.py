@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import copy
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,29 @@ PLAN_RULES: dict[str, tuple[Any, str]] = {
 
 TOP = {"title": str}
 
+#: The shipped studies (the repository's ``fits/``), package data: ``scaling run NAME`` finds them by name.
+SHIPPED_SPECS = Path(str(resources.files("scaling.studies") / "shipped"))
+
+
+def shipped_specs() -> list[str]:
+    """Names of the shipped studies (``metr_doubling``, ...), runnable from any folder by name."""
+    return sorted(p.stem for p in SHIPPED_SPECS.glob("*.toml"))
+
+
+def find_spec(spec: str | Path) -> Path:
+    """The spec file ``spec`` names: a path to a TOML file, else the name of a shipped study
+    (``metr_doubling`` or ``metr_doubling.toml``); a path wins over a shipped name."""
+    path = Path(spec)
+    if path.exists():
+        return path
+    name = path.name.removesuffix(".toml")
+    if path.parent == Path(".") and name in shipped_specs():
+        return SHIPPED_SPECS / f"{name}.toml"
+    raise SpecError(
+        f"Spec file {str(spec)!r} does not exist and is not the name of a shipped study "
+        f"({', '.join(shipped_specs())}). Give a spec file's path or one of those names."
+    )
+
 
 def _type_name(t: type | tuple[type, ...]) -> str:
     names = {str: "a string", int: "an int", float: "a number", bool: "true/false", list: "a list", dict: "a table"}
@@ -137,10 +161,9 @@ def _type_name(t: type | tuple[type, ...]) -> str:
 
 
 def load_spec(path: str | Path, overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Read and validate a spec; ``overrides`` replace keys per table (e.g. fewer draws in tests)."""
-    path = Path(path)
-    if not path.exists():
-        raise SpecError(f"Spec file {str(path)!r} does not exist.")
+    """Read and validate a spec: a TOML file's path or a shipped study's name (:func:`find_spec`);
+    ``overrides`` replace keys per table (e.g. fewer draws in tests)."""
+    path = find_spec(path)
     try:
         with open(path, "rb") as f:
             spec = tomllib.load(f)
