@@ -11,8 +11,9 @@ frontier capability at the same dates (:func:`fit_revenue_mapping`), or set by t
 user as scenario parameters (:func:`scenario_revenue`). Its residual scatter ``sigma`` is part of the cone.
 
 Affordability. With gross margin ``g`` (revenue minus cost of revenue, over
-revenue) and compute's share ``s`` of the cost of revenue, revenue ``R`` pays for
-``s (1 - g) R`` a year of compute (at ``g = 0.8``, ``s = 1``: $100B pays for $20B).
+revenue; in (0, 1): :data:`scaling.checks.GROSS_MARGIN_RULE`) and compute's share ``s``
+of the cost of revenue, revenue ``R`` pays for ``s (1 - g) R`` a year of compute
+(at ``g = 0.8``, ``s = 1``: $100B pays for $20B).
 A commitment of capex ``K`` costs ``d K`` a year, ``d = max(1 / T, 1 - 1 / q)``:
 straight-line amortisation over ``T`` years, or faster when price-performance
 improves by ``q`` a year, so that a chip's value falls by ``1 - 1/q`` a year
@@ -37,6 +38,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scaling.checks import check_gross_margin
+from scaling.errors import ScalingError
+
 
 # ----------------------------------------------------------------------------- validation
 def _check_fraction(name: str, value: float, where: str, *, low_open: bool = True) -> float:
@@ -44,7 +48,7 @@ def _check_fraction(name: str, value: float, where: str, *, low_open: bool = Tru
     ok = (0.0 < v <= 1.0) if low_open else (0.0 <= v <= 1.0)
     if not ok:
         interval = "(0, 1]" if low_open else "[0, 1]"
-        raise ValueError(f"The {name!r} parameter of {where} must be in {interval}. Got {value!r} instead.")
+        raise ScalingError(f"The {name!r} parameter of {where} must be in {interval}. Got {value!r} instead.")
     return v
 
 
@@ -52,13 +56,13 @@ def _check_positive(name: str, value: float, where: str, *, allow_zero: bool = F
     v = float(value)
     if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         rule = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"The {name!r} parameter of {where} must be {rule}. Got {value!r} instead.")
+        raise ScalingError(f"The {name!r} parameter of {where} must be {rule}. Got {value!r} instead.")
     return v
 
 
 def _check_percentile(p: float, where: str) -> float:
     if not 0.0 < float(p) < 100.0:
-        raise ValueError(f"The 'percentile' parameter of {where} must be in (0, 100). Got {p!r} instead.")
+        raise ScalingError(f"The 'percentile' parameter of {where} must be in (0, 100). Got {p!r} instead.")
     return float(p)
 
 
@@ -68,23 +72,21 @@ def annual_cost_rate(amortisation_years: float = 5.0, efficiency_gain: float = 1
     t = _check_positive("amortisation_years", amortisation_years, "annual_cost_rate")
     q = _check_positive("efficiency_gain", efficiency_gain, "annual_cost_rate")
     if q < 1.0:
-        raise ValueError(f"The 'efficiency_gain' parameter must be >= 1 (price-performance per year). Got {q!r}.")
+        raise ScalingError(f"The 'efficiency_gain' parameter must be >= 1 (price-performance per year). Got {q!r}.")
     return max(1.0 / t, 1.0 - 1.0 / q)
 
 
 def affordable_compute(revenue: Any, gross_margin: float = 0.8, compute_share: float = 1.0) -> Any:
     """Yearly compute spend that revenue pays for: ``s (1 - g) R``."""
-    g = _check_fraction("gross_margin", gross_margin, "affordable_compute")
+    g = check_gross_margin(gross_margin, "affordable_compute")
     s = _check_fraction("compute_share", compute_share, "affordable_compute")
     return s * (1.0 - g) * np.asarray(revenue)
 
 
 def supported_revenue(annual_compute: Any, gross_margin: float = 0.8, compute_share: float = 1.0) -> Any:
     """Revenue a yearly compute spend supports: ``C / (s (1 - g))`` ($20B at 80% margin -> $100B)."""
-    g = _check_fraction("gross_margin", gross_margin, "supported_revenue")
+    g = check_gross_margin(gross_margin, "supported_revenue")
     s = _check_fraction("compute_share", compute_share, "supported_revenue")
-    if g == 1.0:
-        raise ValueError("With a gross margin of 1 there is no cost of revenue to spend on compute.")
     return np.asarray(annual_compute) / (s * (1.0 - g))
 
 
@@ -135,8 +137,8 @@ def plan(
     where = "plan"
     r = np.asarray(revenue_draws, dtype=float).reshape(-1)
     if r.size == 0 or not np.all(np.isfinite(r)) or np.any(r < 0):
-        raise ValueError("The 'revenue_draws' of plan must be finite, non-negative dollar amounts.")
-    g = _check_fraction("gross_margin", gross_margin, where)
+        raise ScalingError("The 'revenue_draws' of plan must be finite, non-negative dollar amounts.")
+    g = check_gross_margin(gross_margin, where)
     s = _check_fraction("compute_share", compute_share, where)
     p = _check_percentile(percentile, where)
     _check_positive("lead_time", lead_time, where, allow_zero=True)
@@ -150,7 +152,7 @@ def plan(
     newsvendor = float(np.quantile(demand, fractile))
     ks = np.asarray(commitments if commitments is not None else np.linspace(0, 3 * np.median(demand), 61), float)
     if np.any(ks < 0):
-        raise ValueError("The 'commitments' of plan must be >= 0 (dollars of capex).")
+        raise ScalingError("The 'commitments' of plan must be >= 0 (dollars of capex).")
     short = np.maximum(demand[None, :] - ks[:, None], 0.0)
     idle = np.maximum(ks[:, None] - demand[None, :], 0.0)
     curve = pd.DataFrame(

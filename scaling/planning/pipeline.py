@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from scaling.checks import check_gross_margin
+from scaling.errors import ScalingError
 from scaling.planning.compute import Plan, _check_fraction, _check_percentile, _check_positive, annual_cost_rate, plan
 from scaling.planning.paths import _check_path_params, revenue_paths
 from scaling.planning.pnl import breakeven, generation_pnl
@@ -62,7 +64,7 @@ def _require_pass(fit: xr.DataTree, what: str) -> None:
 
     gate = diagnose(fit)
     if gate.status == "fail":
-        raise ValueError(
+        raise ScalingError(
             f"The plan cannot use {what}: its fit fails the diagnostics gate ({'; '.join(gate.reasons[:4])}). "
             "Try more warm-up (num_warmup), a higher target_accept, or another seed."
         )
@@ -117,7 +119,7 @@ def run_plan(
 
     # checked before any fitting (plan and generation_pnl check them again after minutes of sampling)
     _check_positive("lead_time", lead_time, "run_plan", allow_zero=True)
-    _check_fraction("gross_margin", gross_margin, "run_plan")
+    check_gross_margin(gross_margin, "run_plan")
     _check_fraction("compute_share", compute_share, "run_plan")
     _check_percentile(percentile, "run_plan")
     annual_cost_rate(amortisation_years, efficiency_gain)
@@ -125,7 +127,7 @@ def run_plan(
     _check_positive("cost_growth", cost_growth, "run_plan")
     _check_path_params(path_correlation, path_walk_sd, "run_plan")
     if horizon <= start + lead_time:
-        raise ValueError(f"horizon ({horizon}) must be after start + lead_time ({start + lead_time}).")
+        raise ScalingError(f"horizon ({horizon}) must be after start + lead_time ({start + lead_time}).")
     fit_kwargs = {"seed": seed, **(fit_kwargs or {})}
     fc = forecast(
         capability,

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from scaling.errors import ScalingError
 from scaling.planning.compute import _check_positive
 
 
@@ -65,7 +66,7 @@ def fit_revenue_mapping(
     if kind is not None and "kind" in df.columns:
         df = df[df["kind"] == kind]
     if len(df) < 4:
-        raise ValueError(
+        raise ScalingError(
             f"fit_revenue_mapping needs at least 4 revenue reports; got {len(df)} (company={company!r}, kind={kind!r})."
         )
     cap = predict(capability_fit, list(df["date"])).median(("chain", "draw")).values

@@ -44,6 +44,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from scaling.checks import GROSS_MARGIN_RULE, gross_margin_ok
 from scaling.errors import DataError, SpecError
 
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
@@ -118,7 +119,7 @@ FLEET_DEFAULTS: dict[str, Any] = {"years": 5, "correlation": 0.9, "walk_sd": 0.0
 #: [plan] number rules: (test, rule in words), checked before any fitting.
 PLAN_RULES: dict[str, tuple[Any, str]] = {
     "lead_time": (lambda v: v >= 0, ">= 0 (years)"),
-    "gross_margin": (lambda v: 0 < v < 1, "in (0, 1) (at 1 there is no cost of revenue to spend on compute)"),
+    "gross_margin": (gross_margin_ok, GROSS_MARGIN_RULE),
     "compute_share": (lambda v: 0 < v <= 1, "in (0, 1]"),
     "amortisation_years": (lambda v: v > 0, "> 0 (years)"),
     "efficiency_gain": (lambda v: v >= 1, ">= 1 (price-performance gain per year)"),
