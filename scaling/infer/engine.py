@@ -235,10 +235,11 @@ def host_beta(keys: Any, params: np.ndarray) -> np.ndarray:
     """Replicated y of a beta likelihood, drawn with NumPy: ``Beta(a, b)`` with ``params``
     ``(run, draw, 2, point)`` holding ``a, b`` (NaN where a point is padding).
 
-    Used on CPU devices only: XLA's CPU gamma sampler is about 15x slower than NumPy's
-    for this, and was the largest cost of a fit after sampling (an accelerator draws
-    them itself, in ``finish``). Each run's generator is seeded from its own
-    key, so the draws do not depend on how runs are batched or split over devices.
+    Used on CPU devices only: XLA's CPU gamma sampler (``Beta(a, b) = G_a / (G_a + G_b)``,
+    two gamma draws per value) is slower than NumPy's for this, and was the largest cost of a
+    fit after sampling (timings in ``bench/``; an accelerator draws them itself, in ``finish``).
+    Each run's generator is seeded from its own key, so the draws do not depend on how runs are
+    batched or split over devices.
     """
     typed = jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
     data = np.asarray(jax.random.key_data(keys) if typed else keys).reshape(len(keys), -1)
