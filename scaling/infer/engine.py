@@ -36,7 +36,7 @@ the end (``runs x steps x parameters``); ``finish`` builds the pointwise
 log-likelihood and replicated y in batches of runs of at most
 :data:`FINISH_ELEMENTS` values in vmap mode. ``fit_survey(chunk_size=...)`` bounds
 everything, host memory included, to one chunk of problems. With
-``logging.getLogger("scaling.engine")`` at INFO, each device's phases are logged
+``logging.getLogger("scaling.infer.engine")`` at INFO, each device's phases are logged
 with their seconds as they end (compile, init, sampling, finish, to host).
 """
 
@@ -88,7 +88,7 @@ def phase_logger(label: str) -> Any:
     """``mark(name, tree=None)``: log at INFO, as ``label: name 1.23 s``, the seconds since the
     last mark, after waiting for ``tree`` (JAX dispatches asynchronously). Each phase is logged
     as it ends, so a long run shows where it is. Does nothing (and waits for nothing) unless
-    ``logging.getLogger("scaling.engine")`` is enabled for INFO."""
+    ``logging.getLogger("scaling.infer.engine")`` is enabled for INFO."""
     enabled = log.isEnabledFor(logging.INFO)
     last = [time.perf_counter()]
 
