@@ -43,6 +43,7 @@ with their seconds as they end (compile, init, sampling, finish, to host).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from functools import lru_cache
@@ -57,6 +58,13 @@ from scaling.models.likelihoods import Likelihood
 from scaling.models.model import Model
 
 log = logging.getLogger(__name__)
+
+
+#: Held while a share's thread calls the engine's programs up to dispatch (tracing and compiling on a first
+#: call): numpyro's effect-handler stack is one process-wide list, so two threads tracing the model at once
+#: would see each other's sample sites ("all sites must have unique names"). Execution is asynchronous
+#: and runs outside the lock, so the shares still sample in parallel.
+TRACE_LOCK = threading.Lock()
 
 
 #: Number of times each engine function was traced (a trace precedes every compile).
@@ -290,13 +298,19 @@ def run(
     def sample(part: tuple[Any, Any], device: Any) -> tuple[Any, ...]:
         mark = phase_logger(f"{device} ({len(part[1])} runs x {total} steps, {mode} mode)")
         d, k = jax.device_put(part, device)
-        init, run_chunk, finish = kernels(*spec)
+        with TRACE_LOCK:
+            init, run_chunk, finish = kernels(*spec)
         mark("compile")
-        state = init(k, d)
+        with TRACE_LOCK:
+            state = init(k, d)
         mark("init", state)
         zs, stats = [], []
-        for _ in range(total // chunk):
-            state, (z, st) = run_chunk(state, d)
+        for i in range(total // chunk):
+            if i == 0:  # the first call traces and compiles; later ones find the program
+                with TRACE_LOCK:
+                    state, (z, st) = run_chunk(state, d)
+            else:
+                state, (z, st) = run_chunk(state, d)
             zs.append(z)
             stats.append(st)
             if progress is not None:
@@ -304,7 +318,8 @@ def run(
                 progress(chunk / len(parts))
         mark("sampling", state)
         z = jax.tree.map(lambda *a: jnp.concatenate(a, axis=1)[:, num_warmup:], *zs)
-        theta, ll, yrep = finish(z, d, jax.vmap(lambda key: jax.random.fold_in(key, 1))(k))
+        with TRACE_LOCK:
+            theta, ll, yrep = finish(z, d, jax.vmap(lambda key: jax.random.fold_in(key, 1))(k))
         mark("finish", (theta, ll, yrep))
         st = [
             np.concatenate([np.asarray(s[i]) for s in stats], axis=1)[:, num_warmup:] for i in range(len(STAT_FIELDS))
