@@ -1,7 +1,7 @@
 """W4: survey scale. ``--n`` small independent problems (20-point power laws, lognormal noise, known
 exponents), 2 chains x 300 warm-up x 300 draws each, fitted in chunks of ``--chunk-size``:
 
-* ``local``: ``scaling.fit_many(..., chunk_size=...)`` in this one process (every local CPU device);
+* ``local``: ``scaling.fit_survey(..., chunk_size=...)`` in this one process (every local CPU device);
 * ``ray``: the same with ``backend="ray"`` on a local Ray instance of ``--workers`` CPUs (each chunk a
   Ray task with one CPU and one JAX device), started before the clock runs;
 * ``ray_overhead``: ``ray`` on chunks of one tiny problem each, minus their local cost: the fixed cost
@@ -42,7 +42,7 @@ def run(data: dict, backend: str, chunk_size: int) -> tuple[float, object]:
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        dt = scaling.fit_many(
+        dt = scaling.fit_survey(
             data,
             "power_law",
             x="flop",

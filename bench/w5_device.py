@@ -1,6 +1,6 @@
 """W5: where a batch should run. The same fits timed with ``device="cpu"`` and ``device="accelerator"``
 in one process on a machine with a GPU, to show where ``device="auto"`` should switch
-(:data:`scaling.devices.CPU_RUNS_PER_DEVICE`, :data:`scaling.point.CPU_PROBLEM_POINTS`).
+(:data:`scaling.infer.devices.CPU_RUNS_PER_DEVICE`, :data:`scaling.infer.lbfgs.CPU_PROBLEM_POINTS`).
 
 * ``nuts``: ``fit_many`` on 1, 8 and 32 of W3's 30-point datasets (4 chains x 1,000 warm-up x 1,000
   draws), one warm-up call per device and size (compilation), then the median of ``--repeats`` calls;
@@ -32,7 +32,7 @@ def main() -> None:
     import pandas as pd
 
     import scaling
-    import scaling.devices
+    from scaling.infer import devices
 
     if jax.default_backend() == "cpu":
         raise SystemExit("W5 compares the CPU with an accelerator: JAX finds none on this machine.")
@@ -53,7 +53,7 @@ def main() -> None:
                 repeats,
             )  # fmt: skip
             rec.emit(f"nuts_{size}_{device}", **timing_fields(t), device=device, n_datasets=size, runs=4 * size,
-                     auto=scaling.devices.platform(4 * size))  # fmt: skip
+                     auto=devices.platform(4 * size))  # fmt: skip
     d = pd.DataFrame(data[names[0]])
     power = pd.DataFrame({"flop": d["flop"], "loss": 3.0 * (d["flop"] / 1e19) ** -0.1})
     for n_bootstrap in (0, 200):

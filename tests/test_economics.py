@@ -1,5 +1,6 @@
 """Capability -> revenue -> compute plan: closed forms, monotonicity, validation, end to end."""
 
+import re
 import warnings
 
 import numpy as np
@@ -8,7 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from scaling import planning as econ
+from scaling.checks import GROSS_MARGIN_RULE
 from scaling.cli import app
+from scaling.errors import ScalingError
+from scaling.studies.spec import SpecError, load_spec
 
 from .conftest import PLAN_OUTPUTS
 
@@ -65,7 +69,7 @@ def test_affordable_commitment_is_monotone():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"gross_margin": 1.2}, "'gross_margin' parameter of plan must be in \\(0, 1\\]"),
+        ({"gross_margin": 1.2}, "plan: 'gross_margin' must be in \\(0, 1\\)"),
         ({"gross_margin": 0.0}, "'gross_margin'"),
         ({"compute_share": -0.1}, "'compute_share'"),
         ({"percentile": 0}, "'percentile' parameter of plan must be in \\(0, 100\\)"),
@@ -81,6 +85,39 @@ def test_input_validation(kwargs, match):
         econ.plan(np.full(10, 1e9), year=2028, **kwargs)
     with pytest.raises(ValueError, match="non-negative"):
         econ.plan(np.array([1e9, -1.0]), year=2028)
+
+
+@pytest.mark.parametrize("g", [1.0, 0.0, 1.5, -0.2, float("nan")])
+def test_one_gross_margin_rule_for_the_library_the_spec_and_the_cli(g, tmp_path):
+    rule = re.escape(GROSS_MARGIN_RULE)
+    with pytest.raises(ScalingError, match=rf"plan: 'gross_margin' must be {rule}"):  # 1.0 divided by zero
+        econ.plan(np.full(10, 1e9), year=2028, gross_margin=g)
+    calls = {
+        "affordable_compute": lambda: econ.affordable_compute(1e9, gross_margin=g),
+        "supported_revenue": lambda: econ.supported_revenue(2e8, gross_margin=g),
+        "generation_pnl": lambda: econ.generation_pnl(
+            np.ones((3, 2)), np.array([2026, 2027]), first_year=2026, gross_margin=g
+        ),
+        "FleetAssumptions": lambda: econ.FleetAssumptions(gross_margin=g),
+    }
+    for where, call in calls.items():
+        with pytest.raises(ScalingError, match=rf"{where}: 'gross_margin' must be {rule}"):
+            call()
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        '[data]\nsource = "time_horizons"\nwhere = "frontier == 1"\n[model]\nlaw = "exponential_trend"\n'
+        f'x = ["release_date"]\ny = "p50_minutes"\n[plan]\ngross_margin = {g!r}\n'
+    )
+    with pytest.raises(SpecError, match=rf"s\.toml: \[plan\] gross_margin must be {rule}; got"):
+        load_spec(spec)
+    result = CliRunner().invoke(app, ["plan", "--gross-margin", str(g), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2, result.output
+    assert f"run_plan: 'gross_margin' must be {GROSS_MARGIN_RULE}" in " ".join(result.output.split())
+
+
+def test_cli_help_states_the_gross_margin_rule():
+    result = CliRunner().invoke(app, ["plan", "--help"], env={"COLUMNS": "400", "TERM": "dumb"})
+    assert " ".join(GROSS_MARGIN_RULE.split()[:4]) in " ".join(result.output.split())
 
 
 def test_scenario_mapping():

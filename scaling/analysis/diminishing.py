@@ -31,10 +31,13 @@ With ``baseline=`` a fit of a constant-returns law (``power_law``,
 probabilities are those of their stacked mixture: with stacking weight ``w`` on
 the flexible law, ``P(constant) = w P_flex(constant) + (1 - w)`` and
 ``P(diminishing) = w P_flex(diminishing)`` (the baseline's returns are constant).
-"constant" also needs the flexible law itself to lean that way
-(``P_flex(constant) >= 0.5``): when the data are too few or too noisy to tell the
-laws apart, stacking can favour the simpler one, and that is not evidence of
-constant returns. The diagnostics gate runs first: a failing fit gets
+The rule is then the one above on the stacked probabilities, with one more condition for
+**constant**: the flexible law alone must lean that way too, ``P_flex(|r| < rope) >=``
+:data:`FLEXIBLE_CONSTANT_MIN` (0.5). When the data are too few or too noisy to tell the laws
+apart, stacking can put all its weight on the simpler law, and that alone is not evidence of
+constant returns. The text prints the stacked probabilities and the flexible law's own, and says
+when this condition decided. Probabilities are printed rounded down to two decimals, so the
+printed numbers and the rule give the same category. The diagnostics gate runs first: a failing fit gets
 ``unreliable: <reason>`` and no numbers.
 """
 
@@ -58,6 +61,9 @@ from scaling.errors import ScalingError
 from scaling.models.law import LN10, Law
 
 CONSTANT_BY_CONSTRUCTION = ("power_law", "exponential_trend")
+
+#: With a baseline, "constant" also needs the flexible law's own P(|r| < rope) at least this (module doc).
+FLEXIBLE_CONSTANT_MIN = 0.5
 
 
 @dataclass
@@ -213,7 +219,8 @@ def returns(
     p_exp = float(np.mean(np.abs(e[:, -1]) < np.abs(e[:, 0])))
     x = der["x"].values
     x_range = (float(x[0]), float(x[-1]))
-    comparison, note, w_flex, p_flat_flex = None, "", 1.0, p_flat
+    comparison, note, w_flex = None, "", 1.0
+    p_flat_flex, p_fall_flex, p_rise_flex = p_flat, p_fall, p_rise
     if baseline is not None:
         from scaling.analysis.comparison import compare
 
@@ -230,15 +237,16 @@ def returns(
         w_flex = float(flex["weight"])
         diff, dse = float(flex["elpd"] - other["elpd"]), float(max(flex["dse"], other["dse"]))
         note = (
-            f" Stacked with the constant-returns {base_law.name} by PSIS-LOO weight {1 - w_flex:.2f} "
-            f"(elpd difference {diff:.1f} +/- {dse:.1f})."
+            f", stacked with the constant-returns {base_law.name} (PSIS-LOO weight {1 - w_flex:.2f} on it, "
+            f"elpd difference {diff:.1f} +/- {dse:.1f})"
         )
         # the baseline's returns are exactly constant: it adds its weight to P(change within rope)
         p_flat = w_flex * p_flat + (1 - w_flex)
         p_fall, p_rise = w_flex * p_fall, w_flex * p_rise
+    flexible_says_no = baseline is not None and p_flat >= prob and p_flat_flex < FLEXIBLE_CONSTANT_MIN
     if law.name in CONSTANT_BY_CONSTRUCTION:
         category = "inconclusive"
-    elif p_flat >= prob and p_flat_flex >= 0.5:
+    elif p_flat >= prob and not flexible_says_no:
         category = "constant"
     elif p_fall >= prob:
         category = "diminishing"
@@ -257,16 +265,33 @@ def returns(
     }[category]
     if law.name in CONSTANT_BY_CONSTRUCTION:
         what += f" ({law.name} has constant returns by construction; fit a law that lets them change)"
+    if flexible_says_no and category == "inconclusive":
+        what += (
+            f" (not constant: the stacked P(change within {rope:.0%}) comes from the baseline's weight, while "
+            f"{law.name} alone gives {_down(p_flat_flex)} < {FLEXIBLE_CONSTANT_MIN}, so the data do not show that "
+            "returns are constant)"
+        )
+
+    def probabilities(fall: float, rise: float, flat: float) -> str:
+        return (
+            f"P(falls by > {rope:.0%}) = {_down(fall)}, P(rises by > {rope:.0%}) = {_down(rise)}, "
+            f"P(change within {rope:.0%}) = {_down(flat)}"
+        )
+
+    alone = f"{law.name} alone: {probabilities(p_fall_flex, p_rise_flex, p_flat_flex)}, " if baseline else ""
     text = (
-        f"{category}: {what}. Between {fmt(x_range[0])} and {fmt(x_range[1])} {unit}, "
-        f"P({quantity} falls) = {p_dim:.2f}, P(it falls by > {rope:.0%}) = {p_fall:.2f}, "
-        f"P(it rises by > {rope:.0%}) = {p_rise:.2f}, P(change within {rope:.0%}) = {p_flat:.2f}; "
+        f"{category}: {what}. Between {fmt(x_range[0])} and {fmt(x_range[1])} {unit}, for {quantity}{note}: "
+        f"{probabilities(p_fall, p_rise, p_flat)}; {alone}P(falls at all) = {_down(p_dim)}; "
         f"local exponent {np.median(e[:, 0]):.3g} -> {np.median(e[:, -1]):.3g} (medians). "
-        f"Driven by {_driver(law, fit)}.{note}"
+        f"Driven by {_driver(law, fit)}."
     )
     details = {
         "p_fall_beyond_rope": p_fall,
         "p_rise_beyond_rope": p_rise,
+        "weight_flexible": w_flex,
+        "p_constant_flexible": p_flat_flex,
+        "p_fall_beyond_rope_flexible": p_fall_flex,
+        "p_rise_beyond_rope_flexible": p_rise_flex,
         "quantity": quantity,
         "prob": prob,
         "rope": rope,
@@ -277,6 +302,12 @@ def returns(
     verdict = Verdict(category, text, p_dim, p_acc, p_flat, p_exp, x_range, comparison, details)
     dt["derived"].attrs["verdict"] = json.dumps(verdict.to_dict())
     return dt, verdict
+
+
+def _down(p: float) -> str:
+    """A probability rounded down to two decimals (``0.8995 -> "0.89"``), so that a printed value is at
+    or above a two-decimal threshold (0.9, 0.5) exactly when the probability is."""
+    return f"{math.floor(p * 100 + 1e-9) / 100:.2f}"
 
 
 def _driver(law: Law, fit: xr.DataTree) -> str:

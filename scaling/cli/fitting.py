@@ -213,18 +213,32 @@ def fit_many_cmd(
 
 @app.command("run")
 def run_cmd(
-    spec: Annotated[Path, typer.Argument(help="A fit spec, e.g. fits/metr_doubling.toml.")],
+    spec: Annotated[
+        str, typer.Argument(help="A fit spec file, e.g. fits/metr_doubling.toml, or a shipped study's name.")
+    ],
     out: Annotated[Path | None, typer.Option(help="Output folder (default: the spec's [outputs] dir).")] = None,
     force: Annotated[bool, typer.Option(help="Refit even if finished results for this spec exist.")] = False,
+    num_warmup: Annotated[int | None, typer.Option(help="Replace [sampler] num_warmup (e.g. quick checks).")] = None,
+    num_samples: Annotated[int | None, typer.Option(help="Replace [sampler] num_samples.")] = None,
+    num_chains: Annotated[int | None, typer.Option(help="Replace [sampler] num_chains.")] = None,
 ) -> None:
-    """Run a study from its spec: fit, diagnostics, comparison, returns, forecast, plan, report.html."""
+    """Run a study from its spec: fit, diagnostics, comparison, returns, forecast, plan, report.html.
+
+    SPEC is a TOML file or the name of a study shipped with the package (metr_doubling,
+    chinchilla, frontier_mmlu, revenue_plan), runnable from any folder. --num-warmup,
+    --num-samples and --num-chains replace the spec's [sampler] settings; fewer draws make a
+    quick smoke run, not a result to report (the saved spec records the settings used).
+    """
     from scaling.studies.runner import run_spec
 
+    given = {"num_warmup": num_warmup, "num_samples": num_samples, "num_chains": num_chains}
+    sampler = {k: v for k, v in given.items() if v is not None}
     with user_errors():
-        folder = run_spec(spec, out=out, force=force)
+        folder = run_spec(spec, out=out, force=force, overrides={"sampler": sampler} if sampler else None)
     import pandas as pd
 
-    print_summary(pd.read_csv(folder / "summary.csv", index_col="parameter"), f"{spec.stem}: posterior summary")
+    name = Path(spec).name.removesuffix(".toml")
+    print_summary(pd.read_csv(folder / "summary.csv", index_col="parameter"), f"{name}: posterior summary")
     diagnosis = json.loads((folder / "diagnostics.json").read_text())
     console.print(f"diagnostics: {diagnosis['status'].upper()}")
     if (folder / "returns.json").exists():

@@ -13,7 +13,7 @@ import typer
 from rich.text import Text
 
 from scaling import io
-from scaling.checks import check_finite
+from scaling.checks import GROSS_MARGIN_RULE, check_finite
 from scaling.cli.common import app, columns, console, err, say_error, user_errors
 
 
@@ -128,7 +128,7 @@ def plan_cmd(
     start: Annotated[float, typer.Option(help="Year the commitment is made.")] = 2026.0,
     horizon: Annotated[float, typer.Option(help="Last year of the cone.")] = 2030.0,
     lead_time: Annotated[float, typer.Option(help="Years from commitment to the compute arriving.")] = 1.5,
-    gross_margin: Annotated[float, typer.Option(help="Gross margin in (0, 1].")] = 0.8,
+    gross_margin: Annotated[float, typer.Option(help=f"Gross margin, {GROSS_MARGIN_RULE}.")] = 0.8,
     compute_share: Annotated[float, typer.Option(help="Compute's share of the cost of revenue, (0, 1].")] = 1.0,
     amortisation_years: Annotated[float, typer.Option(help="Straight-line amortisation period.")] = 5.0,
     efficiency_gain: Annotated[float, typer.Option(help="Price-performance gain per year (chip depreciation).")] = 1.4,

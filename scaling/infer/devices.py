@@ -14,15 +14,13 @@ import jax
 from scaling.errors import ScalingError
 
 #: ``device="auto"`` keeps a batch on the CPU, even with an accelerator present, when it has at most this
-#: many NUTS runs per CPU device. An accelerator pays a fixed cost per NUTS step (every leapfrog step a
-#: few kernel launches, all runs waiting for the longest tree) that only many runs in lock-step amortise.
-#: Measured on an H100 machine with 16 CPU devices (``bench/w5_device.py``, 30-point W3 datasets,
-#: 4 chains x 2,000 steps): 1 dataset (4 runs) 0.55 s on the CPU against 6.5 s on the GPU, 8 (32 runs)
-#: 1.0 s against 8.3 s, 32 (128 runs) 3.6 s against 12.2 s, and 10,000 took the GPU 0.0033 s per run
-#: more. A CPU device takes about 0.45 s per run. With one CPU device (JAX's default in Python) the two
-#: meet near 16 runs (about 7 s each, the GPU adding about 0.045 s per run at that size); with 16 CPU
-#: devices near 30 runs per device (about 480 runs, 13-14 s). The limit takes the lower figure, which
-#: also leaves room for slower cores and larger datasets.
+#: many NUTS runs (chains x problems) per CPU device. Time on a CPU device grows about linearly with its
+#: runs, ``t_cpu = c n / devices``; an accelerator pays a large fixed cost per NUTS step (a few kernel
+#: launches per leapfrog step, all runs waiting for the longest tree) and a small cost per run,
+#: ``t_acc = F + a n``, so the CPU wins below ``n / devices = F / (c - a devices)``. The crossover
+#: measured by ``bench/w5_device.py`` (numbers in ``bench/results/gpu/w5.jsonl``) lies between 16 and
+#: 30 runs per device for 30-point datasets; the limit takes the lower end, which also leaves room for
+#: slower cores and larger datasets.
 CPU_RUNS_PER_DEVICE = 16
 
 

@@ -36,7 +36,7 @@ the end (``runs x steps x parameters``); ``finish`` builds the pointwise
 log-likelihood and replicated y in batches of runs of at most
 :data:`FINISH_ELEMENTS` values in vmap mode. ``fit_survey(chunk_size=...)`` bounds
 everything, host memory included, to one chunk of problems. With
-``logging.getLogger("scaling.engine")`` at INFO, each device's phases are logged
+``logging.getLogger("scaling.infer.engine")`` at INFO, each device's phases are logged
 with their seconds as they end (compile, init, sampling, finish, to host).
 """
 
@@ -59,6 +59,8 @@ from scaling.models.likelihoods import Likelihood
 from scaling.models.model import Model
 
 log = logging.getLogger(__name__)
+
+
 
 
 #: Number of times each engine function was traced (a trace precedes every compile).
@@ -90,7 +92,7 @@ def phase_logger(label: str) -> Any:
     """``mark(name, tree=None)``: log at INFO, as ``label: name 1.23 s``, the seconds since the
     last mark, after waiting for ``tree`` (JAX dispatches asynchronously). Each phase is logged
     as it ends, so a long run shows where it is. Does nothing (and waits for nothing) unless
-    ``logging.getLogger("scaling.engine")`` is enabled for INFO."""
+    ``logging.getLogger("scaling.infer.engine")`` is enabled for INFO."""
     enabled = log.isEnabledFor(logging.INFO)
     last = [time.perf_counter()]
 
@@ -271,10 +273,11 @@ def host_beta(keys: Any, params: np.ndarray) -> np.ndarray:
     """Replicated y of a beta likelihood, drawn with NumPy: ``Beta(a, b)`` with ``params``
     ``(run, draw, 2, point)`` holding ``a, b`` (NaN where a point is padding).
 
-    Used on CPU devices only: XLA's CPU gamma sampler is about 15x slower than NumPy's
-    for this, and was the largest cost of a fit after sampling (an accelerator draws
-    them itself, in ``finish``). Each run's generator is seeded from its own
-    key, so the draws do not depend on how runs are batched or split over devices.
+    Used on CPU devices only: XLA's CPU gamma sampler (``Beta(a, b) = G_a / (G_a + G_b)``,
+    two gamma draws per value) is slower than NumPy's for this, and was the largest cost of a
+    fit after sampling (timings in ``bench/``; an accelerator draws them itself, in ``finish``).
+    Each run's generator is seeded from its own key, so the draws do not depend on how runs are
+    batched or split over devices.
     """
     typed = jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
     data = np.asarray(jax.random.key_data(keys) if typed else keys).reshape(len(keys), -1)

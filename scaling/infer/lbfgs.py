@@ -138,12 +138,11 @@ CPU_SLOTS = 32
 
 
 #: ``device="auto"`` solves a batch on the CPU, even with an accelerator present, when its problems
-#: times data points are at most this (below 512 problems a batch runs in one CPU thread). On an H100
-#: machine (``bench/w5_device.py``, ``bench/w1_chinchilla.py``): a 30-point power law's 32 polished
-#: starts (960) took 0.03 s on its CPU and 0.06 s on the GPU, 200 bootstrap replicates of it (6,000)
-#: 0.04 s and 0.06 s; Hoffmann's grid on the 240 Chinchilla points (32 starts: 7,680) 0.49 s with
-#: the CPU polishing and 0.21 s with the GPU. The limit leans to the GPU, which loses little where
-#: it is slower.
+#: times data points (the work of one L-BFGS iteration) are at most this; below 512 problems a batch
+#: runs in one CPU thread. A 30-point law's 32 polished starts (960) stay on the CPU, Hoffmann's grid
+#: on the 240 Chinchilla points (32 starts: 7,680) goes to the accelerator; the limit leans to the
+#: accelerator, which loses little where it is slower (``bench/w5_device.py`` and
+#: ``bench/w1_chinchilla.py``; numbers in ``bench/results/gpu/``).
 CPU_PROBLEM_POINTS = 4096
 
 

@@ -40,9 +40,9 @@ def _beta_class() -> type:
     numpyro (0.22) evaluates it through a Dirichlet on ``stack([y, 1 - y])`` and, at every call,
     also ``betaln(a, b)`` for a correction at y = 0 or 1, which the beta likelihood's data check
     excludes (scores strictly between 0 and 1). NUTS evaluates the log-density and its gradient
-    at every leapfrog step: written out, W2's posterior samples in 0.8 s instead of 1.9 s and
-    W3's 200 posteriors in 46 s instead of 95 s (2-core CPU, ``bench/RESULTS.md``). Sampling,
-    support and the other methods are numpyro's. Built on first use (numpyro is imported lazily).
+    at every leapfrog step, so the written-out form saves the Dirichlet and the correction at each
+    of them (the gain is in ``bench/RESULTS.md``, W2 and W3). Sampling, support and the other
+    methods are numpyro's. Built on first use (numpyro is imported lazily).
     """
     import numpyro.distributions as dist
     from jax.scipy.special import gammaln

@@ -11,8 +11,9 @@ frontier capability at the same dates (:func:`fit_revenue_mapping`), or set by t
 user as scenario parameters (:func:`scenario_revenue`). Its residual scatter ``sigma`` is part of the cone.
 
 Affordability. With gross margin ``g`` (revenue minus cost of revenue, over
-revenue) and compute's share ``s`` of the cost of revenue, revenue ``R`` pays for
-``s (1 - g) R`` a year of compute (at ``g = 0.8``, ``s = 1``: $100B pays for $20B).
+revenue; in (0, 1): :data:`scaling.checks.GROSS_MARGIN_RULE`) and compute's share ``s``
+of the cost of revenue, revenue ``R`` pays for ``s (1 - g) R`` a year of compute
+(at ``g = 0.8``, ``s = 1``: $100B pays for $20B).
 A commitment of capex ``K`` costs ``d K`` a year, ``d = max(1 / T, 1 - 1 / q)``:
 straight-line amortisation over ``T`` years, or faster when price-performance
 improves by ``q`` a year, so that a chip's value falls by ``1 - 1/q`` a year
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scaling.checks import check_gross_margin
 from scaling.errors import ScalingError
 
 
@@ -76,17 +78,15 @@ def annual_cost_rate(amortisation_years: float = 5.0, efficiency_gain: float = 1
 
 def affordable_compute(revenue: Any, gross_margin: float = 0.8, compute_share: float = 1.0) -> Any:
     """Yearly compute spend that revenue pays for: ``s (1 - g) R``."""
-    g = _check_fraction("gross_margin", gross_margin, "affordable_compute")
+    g = check_gross_margin(gross_margin, "affordable_compute")
     s = _check_fraction("compute_share", compute_share, "affordable_compute")
     return s * (1.0 - g) * np.asarray(revenue)
 
 
 def supported_revenue(annual_compute: Any, gross_margin: float = 0.8, compute_share: float = 1.0) -> Any:
     """Revenue a yearly compute spend supports: ``C / (s (1 - g))`` ($20B at 80% margin -> $100B)."""
-    g = _check_fraction("gross_margin", gross_margin, "supported_revenue")
+    g = check_gross_margin(gross_margin, "supported_revenue")
     s = _check_fraction("compute_share", compute_share, "supported_revenue")
-    if g == 1.0:
-        raise ScalingError("With a gross margin of 1 there is no cost of revenue to spend on compute.")
     return np.asarray(annual_compute) / (s * (1.0 - g))
 
 
@@ -138,7 +138,7 @@ def plan(
     r = np.asarray(revenue_draws, dtype=float).reshape(-1)
     if r.size == 0 or not np.all(np.isfinite(r)) or np.any(r < 0):
         raise ScalingError("The 'revenue_draws' of plan must be finite, non-negative dollar amounts.")
-    g = _check_fraction("gross_margin", gross_margin, where)
+    g = check_gross_margin(gross_margin, where)
     s = _check_fraction("compute_share", compute_share, where)
     p = _check_percentile(percentile, where)
     _check_positive("lead_time", lead_time, where, allow_zero=True)

@@ -72,6 +72,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
+from scaling.checks import check_gross_margin
 from scaling.errors import ScalingError
 
 
@@ -93,8 +94,7 @@ class FleetAssumptions:
 
     def __post_init__(self) -> None:
         w = "FleetAssumptions"
-        if not 0.0 < float(self.gross_margin) < 1.0:
-            raise ScalingError(f"{w}: 'gross_margin' must be in (0, 1) (e.g. 0.8). Got {self.gross_margin!r}.")
+        check_gross_margin(self.gross_margin, w)
         if not 0.0 < float(self.compute_share) <= 1.0:
             raise ScalingError(
                 f"{w}: 'compute_share' (compute's share of the cost of revenue) must be in (0, 1]. "

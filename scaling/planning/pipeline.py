@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from scaling.checks import check_gross_margin
 from scaling.errors import ScalingError
 from scaling.planning.compute import Plan, _check_fraction, _check_percentile, _check_positive, annual_cost_rate, plan
 from scaling.planning.paths import _check_path_params, revenue_paths
@@ -118,7 +119,7 @@ def run_plan(
 
     # checked before any fitting (plan and generation_pnl check them again after minutes of sampling)
     _check_positive("lead_time", lead_time, "run_plan", allow_zero=True)
-    _check_fraction("gross_margin", gross_margin, "run_plan")
+    check_gross_margin(gross_margin, "run_plan")
     _check_fraction("compute_share", compute_share, "run_plan")
     _check_percentile(percentile, "run_plan")
     annual_cost_rate(amortisation_years, efficiency_gain)

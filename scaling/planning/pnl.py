@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scaling.planning.compute import _check_fraction, _check_positive
+from scaling.checks import check_gross_margin
+from scaling.planning.compute import _check_positive
 
 
 def generation_pnl(
@@ -53,7 +54,7 @@ def generation_pnl(
     earning $0.2B while the next costs $1B). Per year: gross profit of the model on sale
     minus the training cost of the one being trained. Quantiles over revenue draws.
     """
-    g = _check_fraction("gross_margin", gross_margin, "generation_pnl")
+    g = check_gross_margin(gross_margin, "generation_pnl")
     _check_positive("first_cost", first_cost, "generation_pnl")
     _check_positive("cost_growth", cost_growth, "generation_pnl")
     rows = []

@@ -100,9 +100,7 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
 
     d, m, s = spec["data"], spec["model"], spec.get("sampler", {})
     common = {"where": d.get("where"), "dropna": d.get("dropna", False), "units": d.get("units")}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        main = fit(d["source"], m["law"], **fit_kwargs(spec))
+    main = fit(d["source"], m["law"], **fit_kwargs(spec))
     main.attrs["spec_file"] = canonical_json(clean)
     table = summary(main)
     gate = diagnose(main)
@@ -113,7 +111,7 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
     fig.savefig(tmp / "fit.png", dpi=200)
     fig.savefig(tmp / "fit.pdf")
     title = spec.get("title", f"{m['law']} fit of {m['y']}")
-    excluded = json.loads(main.attrs["excluded_rows"])
+    notes = data_notes(main)
     sections = [
         (
             "Data",
@@ -121,8 +119,7 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
                 f"{int(main.constant_data['n_points'])} rows of {m['y']} against "
                 f"{', '.join(m['x'])} from {d['source']}" + (f", where {d['where']}" if d.get("where") else "") + "."
             )
-            + (report.bullets([f"excluded row {e['row']}: {e['reason']}" for e in excluded[:20]]) if excluded else "")
-            + (report.bullets([str(w.message) for w in caught if issubclass(w.category, UserWarning)][:10])),
+            + (report.bullets(notes) if notes else ""),
         ),
         (
             "Fit",
@@ -238,6 +235,19 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
     )
     (tmp / "report.html").write_text(report.render(title, sections))
     (tmp / "spec.json").write_text(json.dumps({"spec_id": sid, "spec": clean}, indent=2, default=str))
+
+
+def data_notes(fit: Any) -> list[str]:
+    """The notes of a report's Data section: the fit's own ``notices`` (unit conversions, duplicates)
+    and its ``excluded_rows``, one line per reason (``excluded 15 row(s): not selected by
+    where='frontier == 1' (rows 6, 7, ...)``). Nothing else: log lines and warnings of other
+    libraries are not the data's notes."""
+    from scaling.data.tables import describe_exclusions
+
+    by_reason: dict[str, list[dict[str, Any]]] = {}
+    for e in json.loads(fit.attrs.get("excluded_rows", "[]")):
+        by_reason.setdefault(e["reason"], []).append(e)
+    return [*json.loads(fit.attrs.get("notices", "[]")), *(describe_exclusions(rows) for rows in by_reason.values())]
 
 
 def _appendix(main: Any, tmp: Path) -> tuple[str, str]:

@@ -41,9 +41,11 @@ from __future__ import annotations
 import copy
 import math
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from scaling.checks import GROSS_MARGIN_RULE, gross_margin_ok
 from scaling.errors import DataError, SpecError
 
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
@@ -118,7 +120,7 @@ FLEET_DEFAULTS: dict[str, Any] = {"years": 5, "correlation": 0.9, "walk_sd": 0.0
 #: [plan] number rules: (test, rule in words), checked before any fitting.
 PLAN_RULES: dict[str, tuple[Any, str]] = {
     "lead_time": (lambda v: v >= 0, ">= 0 (years)"),
-    "gross_margin": (lambda v: 0 < v < 1, "in (0, 1) (at 1 there is no cost of revenue to spend on compute)"),
+    "gross_margin": (gross_margin_ok, GROSS_MARGIN_RULE),
     "compute_share": (lambda v: 0 < v <= 1, "in (0, 1]"),
     "amortisation_years": (lambda v: v > 0, "> 0 (years)"),
     "efficiency_gain": (lambda v: v >= 1, ">= 1 (price-performance gain per year)"),
@@ -130,6 +132,29 @@ PLAN_RULES: dict[str, tuple[Any, str]] = {
 
 TOP = {"title": str}
 
+#: The shipped studies (the repository's ``fits/``), package data: ``scaling run NAME`` finds them by name.
+SHIPPED_SPECS = Path(str(resources.files("scaling.studies") / "shipped"))
+
+
+def shipped_specs() -> list[str]:
+    """Names of the shipped studies (``metr_doubling``, ...), runnable from any folder by name."""
+    return sorted(p.stem for p in SHIPPED_SPECS.glob("*.toml"))
+
+
+def find_spec(spec: str | Path) -> Path:
+    """The spec file ``spec`` names: a path to a TOML file, else the name of a shipped study
+    (``metr_doubling`` or ``metr_doubling.toml``); a path wins over a shipped name."""
+    path = Path(spec)
+    if path.exists():
+        return path
+    name = path.name.removesuffix(".toml")
+    if path.parent == Path(".") and name in shipped_specs():
+        return SHIPPED_SPECS / f"{name}.toml"
+    raise SpecError(
+        f"Spec file {str(spec)!r} does not exist and is not the name of a shipped study "
+        f"({', '.join(shipped_specs())}). Give a spec file's path or one of those names."
+    )
+
 
 def _type_name(t: type | tuple[type, ...]) -> str:
     names = {str: "a string", int: "an int", float: "a number", bool: "true/false", list: "a list", dict: "a table"}
@@ -138,10 +163,9 @@ def _type_name(t: type | tuple[type, ...]) -> str:
 
 
 def load_spec(path: str | Path, overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Read and validate a spec; ``overrides`` replace keys per table (e.g. fewer draws in tests)."""
-    path = Path(path)
-    if not path.exists():
-        raise SpecError(f"Spec file {str(path)!r} does not exist.")
+    """Read and validate a spec: a TOML file's path or a shipped study's name (:func:`find_spec`);
+    ``overrides`` replace keys per table (e.g. fewer draws in tests)."""
+    path = find_spec(path)
     try:
         with open(path, "rb") as f:
             spec = tomllib.load(f)
