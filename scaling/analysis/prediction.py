@@ -67,6 +67,7 @@ def predict(
     kind: str = "mean",
     seed: int = 0,
     group: str = "posterior",
+    in_group: str | None = None,
 ) -> xr.DataArray:
     """The law's prediction at new inputs for every posterior (or bootstrap) draw.
 
@@ -76,7 +77,12 @@ def predict(
     x : new inputs in natural units (FLOP, tokens, dates); an array for one-input
         laws, else a dict keyed by the law's input names (e.g. ``{"n": ..., "d": ...}``).
     kind : ``"mean"`` (the law's curve) or ``"predictive"`` (a new observation,
-        including the likelihood's noise; Bayesian fits only).
+        including the likelihood's noise; Bayesian fits only). A known measurement error is not
+        part of a new observation's noise: the predictive is of the quantity itself.
+    in_group : for a partially pooled fit, the group (e.g. a model family) to predict for: its own
+        parameter draws if the fit has it, else (a group not seen, or None) draws from the population,
+        ``p + p_sd z`` with ``z ~ Normal(0, 1)`` per draw (seeded by ``seed``).
+    For laws with effective compute, ``x`` includes the date: ``{"x": flop, "t": dates}``.
 
     Returns
     -------
@@ -100,11 +106,27 @@ def predict(
     sample_dims = [d for d in post[law.param_names[0]].dims]
     names = list(law.param_names) + ([] if lik is None else list(lik.param_names))
     flat = {n: np.asarray(post[n].values.reshape(-1)) for n in names}
+    flat |= pooled_draws(model, post, in_group, json.loads(fit.attrs.get("groups", "[]")), seed)
 
     vals = np.asarray(_predictor(law, lik if kind == "predictive" else None, kind)(flat, seed, u, y_scale))
     shape = [post.sizes[d] for d in sample_dims]
     coords = {d: post[d].values for d in sample_dims if d in post.coords}
     return xr.DataArray(vals.reshape(*shape, -1), dims=[*sample_dims, "grid"], coords=coords, name="y")
+
+
+def pooled_draws(model: Model, post: xr.Dataset, in_group: Any, seen: list, seed: int) -> dict[str, np.ndarray]:
+    """Flat draws of the pooled parameters for ``in_group``: its own if it is among the ``seen`` groups,
+    else ``p + p_sd z`` with ``z ~ Normal(0, 1)``: a new group drawn from the population."""
+    if not model.pooled:
+        return {}
+    if in_group is not None and str(in_group) in [str(g) for g in seen]:
+        return {n: post[f"{n}_group"].sel(group=str(in_group)).values.reshape(-1) for n in model.pooled_names}
+    rng = np.random.default_rng([seed, 21])
+    out = {}
+    for n in model.pooled_names:
+        mu, sd = post[n].values.reshape(-1), post[f"{n}_sd"].values.reshape(-1)
+        out[n] = mu + sd * rng.standard_normal(mu.shape)
+    return out
 
 
 @lru_cache(maxsize=64)
