@@ -70,15 +70,15 @@ class Prepared:
         return {k: v - self.center[k] for k, v in self.u.items()}
 
     def sha256(self) -> str:
+        """Hash of what the log-likelihood is of: inputs, y, item counts and censoring codes (so fits
+        with and without groups or known errors of the same observations compare by PSIS-LOO)."""
         h = hashlib.sha256()
         for k in sorted(self.raw_x):
             h.update(np.ascontiguousarray(self.raw_x[k], dtype=np.float64).tobytes())
         h.update(np.ascontiguousarray(self.y, dtype=np.float64).tobytes())
-        for extra in (self.n_trials, self.y_err, self.censor, self.group):
+        for extra in (self.n_trials, self.censor):
             if extra is not None:
                 h.update(np.ascontiguousarray(extra, dtype=np.float64).tobytes())
-        if self.groups:
-            h.update("\x1f".join(self.groups).encode())
         return h.hexdigest()
 
 
