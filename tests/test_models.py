@@ -161,18 +161,18 @@ def test_censored_ceiling_recovers_the_slope_that_clipping_biases():
     assert (df.cens == "above").sum() > 10
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        naive = scaling.fit(df, "power_law", x="c", y="y", **NUTS)
         cens = scaling.fit(df, "power_law", x="c", y="y", censored="cens", **NUTS)
-    # power_law's alpha is minus the log-log slope
+    # power_law's alpha is minus the log-log slope; least squares on the clipped values flattens it
     assert q(cens, "alpha", 0.01) < -0.3 < q(cens, "alpha", 0.99)
-    assert float(naive.posterior["alpha"].median()) > -0.25  # flattened by the clipped points
+    naive = np.polyfit(np.log10(c), np.log10(df["y"]), 1)[0]
+    assert naive < 0.25 and naive < -q(cens, "alpha", 0.99)  # below the censored fit's 98% interval
     ll = cens["log_likelihood"]["y"].values
     assert np.all(ll[..., (df.cens == "above").to_numpy()] <= 0)  # log probabilities, not densities
 
 
 def test_binomial_takes_scores_of_zero_and_one_and_beta_points_at_it():
     rng = np.random.default_rng(2)
-    c = np.logspace(19, 24, 30)
+    c = np.logspace(19, 24, 16)
     k = rng.binomial(50, 1 / (1 + np.exp(-2.0 * (np.log10(c) - 21.5))))
     assert (k == 0).sum() >= 2 and (k == 50).sum() >= 2
     df = pd.DataFrame({"c": c, "acc": k / 50, "n": 50})
