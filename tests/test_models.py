@@ -246,6 +246,8 @@ def test_predict_for_a_seen_group_and_an_unseen_one(pooled_many):
     seen = scaling.predict(one, x, in_group="f4")
     new = scaling.predict(one, x, in_group="a-new-family")
     assert float(seen.median()) > float(scaling.predict(one, x, in_group="f0").median())
+    fig = scaling.plot_forest(one, "log_y0_group")  # the group effects, a row per family
+    assert [tick.get_text() for tick in fig.axes[0].get_yticklabels()] == [f"f{j}" for j in range(6)]
     # an unseen family's interval carries the between-family spread: wider than any seen one's
     assert float(new.quantile(0.95) - new.quantile(0.05)) > 3 * float(seen.quantile(0.95) - seen.quantile(0.05))
 
