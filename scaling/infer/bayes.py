@@ -25,7 +25,7 @@ from scaling.infer import devices, engine
 from scaling.infer.results import to_datatree
 from scaling.models.law import Law
 from scaling.models.likelihoods import Likelihood
-from scaling.models.model import Model, resolve
+from scaling.models.model import Model, resolve_structure
 
 
 def pad_length(n: int) -> int:
@@ -66,27 +66,6 @@ def _stack(problems: Sequence[Prepared], law: Law, length: int) -> dict[str, Any
         data["group"] = np.stack([pad(p.group, 0.0) for p in problems]).astype(np.int32)
         data["group_mask"] = np.stack([np.arange(n_groups) < len(p.groups) for p in problems])
     return jax.tree.map(jnp.asarray, data)
-
-
-def resolve_structure(law, likelihood, priors, law_options, y_err, y_low, censored, pooled, date):
-    """The :class:`Model` for :func:`fit`'s arguments, its structure read off the columns given:
-    ``date`` turns on effective compute, ``y_err``/``y_low`` known measurement error, ``censored``
-    censoring, ``pooled`` partial pooling; and the ``censored``/``date`` arguments of :func:`prepare`."""
-    if isinstance(law, Model):
-        return law, {"censored": censored, "date": date}
-    options = dict(law_options or {})
-    if date is not None:
-        options.setdefault("effective_compute", True)
-    model = resolve(
-        law,
-        likelihood,
-        priors=priors,
-        options=options,
-        pooled=pooled,
-        measurement_error=y_err is not None or y_low is not None,
-        censored=censored is not None,
-    )
-    return model, {"censored": censored, "date": date}
 
 
 def progress_bar(total: int, enabled: bool | None, label: str, unit: str = "steps"):

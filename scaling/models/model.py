@@ -253,6 +253,38 @@ def resolve(
     return Model(base, lik, as_pooled(base, pooled), bool(measurement_error), bool(censored))
 
 
+def resolve_structure(
+    law: str | Law | Model,
+    likelihood: str | Likelihood | None,
+    priors: Mapping[str, Any] | None,
+    law_options: Mapping[str, Any] | None,
+    y_err: str | None,
+    y_low: str | None,
+    censored: str | None,
+    pooled: Sequence[str] | Mapping[str, Any] | None,
+    date: str | None,
+) -> tuple[Model, dict[str, Any]]:
+    """The :class:`Model` for :func:`scaling.fit`'s arguments, its structure read off the columns given:
+    ``date`` turns on effective compute, ``y_err``/``y_low`` known measurement error, ``censored``
+    censoring, ``pooled`` partial pooling; and the ``censored``/``date`` arguments of
+    :func:`scaling.data.preparation.prepare`."""
+    if isinstance(law, Model):
+        return law, {"censored": censored, "date": date}
+    options = dict(law_options or {})
+    if date is not None:
+        options.setdefault("effective_compute", True)
+    model = resolve(
+        law,
+        likelihood,
+        priors=priors,
+        options=options,
+        pooled=pooled,
+        measurement_error=y_err is not None or y_low is not None,
+        censored=censored is not None,
+    )
+    return model, {"censored": censored, "date": date}
+
+
 def model_from_spec(spec: Mapping[str, Any]) -> Model:
     """Rebuild the :class:`Model` from :meth:`Model.spec` output (e.g. a saved fit's ``spec`` attr)."""
     lk = spec["likelihood"]
