@@ -140,7 +140,7 @@ def revenue_paths(
     if cap.ndim != 2 or not np.all(np.isfinite(cap)) or np.any(cap <= 0):
         raise ScalingError("revenue_paths: 'capability_draws' must be a (path, year) array of finite values > 0.")
     _check_path_params(correlation, walk_sd, "revenue_paths")
-    law, _ = model_from_fit(mapping)
+    law = model_from_fit(mapping).law
     if len(law.inputs) != 1 or law.inputs[0].transform != "log10":
         raise ScalingError(f"revenue_paths needs a revenue mapping of one log10 input; {law.name!r} is not.")
     const = mapping["constant_data"]
