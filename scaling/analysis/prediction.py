@@ -100,6 +100,7 @@ def predict(
     group: str = "posterior",
     scale: str = "data",
     check: bool = True,
+    in_group: str | None = None,
 ) -> xr.DataArray:
     """The law's prediction at new inputs for every posterior (or bootstrap) draw, float64.
 
@@ -109,9 +110,14 @@ def predict(
     x : new inputs in natural units (FLOP, tokens, dates); an array for one-input
         laws, else a dict keyed by the law's input names (e.g. ``{"n": ..., "d": ...}``).
     kind : ``"mean"`` (the law's curve) or ``"predictive"`` (a new observation, including the
-        likelihood's scatter, or for point fits the residual scatter; see the module doc).
+        likelihood's scatter, or for point fits the residual scatter; see the module doc). A known
+        measurement error is not part of a new observation's scatter: the predictive is of the quantity itself.
     scale : ``"data"`` (units of y) or ``"log10"`` (``log10 y``; positive laws only).
     check : warn (``UserWarning``) when the fit fails :func:`scaling.diagnose`.
+    in_group : for a partially pooled fit, the group (e.g. a model family) to predict for: its own
+        parameter draws if the fit has it, else (a group not seen, or None) draws from the population,
+        ``p + p_sd z`` with ``z ~ Normal(0, 1)`` per draw (seeded by ``seed``).
+    For laws with effective compute, ``x`` includes the date: ``{"x": flop, "t": dates}``.
 
     Returns
     -------
@@ -139,6 +145,7 @@ def predict(
     post = fit[group].to_dataset()
     sample_dims = list(post[law.param_names[0]].dims)
     theta = {n: np.asarray(post[n].values.reshape(-1)) for n in law.param_names}
+    theta |= pooled_draws(model, post, in_group, json.loads(fit.attrs.get("groups", "[]")), seed)
     out = np.asarray(_outputs(law)(theta, u), dtype=np.float64)  # (S, G) raw law output
     rng = np.random.default_rng(seed)
     vals = observe(fit, out, kind, rng, scale=scale, group=group)
@@ -220,6 +227,21 @@ def observe(
             return log_y / np.log(10.0)
         return np.exp(np.clip(log_y, -745.0, 709.0))  # float64 range: no inf, no silent 0
     return out + (z * y_scale if scatter == "data" else z)
+
+
+def pooled_draws(model: Model, post: xr.Dataset, in_group: Any, seen: list, seed: int) -> dict[str, np.ndarray]:
+    """Flat draws of the pooled parameters for ``in_group``: its own if it is among the ``seen`` groups,
+    else ``p + p_sd z`` with ``z ~ Normal(0, 1)``: a new group drawn from the population."""
+    if not model.pooled:
+        return {}
+    if in_group is not None and str(in_group) in [str(g) for g in seen]:
+        return {n: post[f"{n}_group"].sel(group=str(in_group)).values.reshape(-1) for n in model.pooled_names}
+    rng = np.random.default_rng([seed, 21])
+    out = {}
+    for n in model.pooled_names:
+        mu, sd = post[n].values.reshape(-1), post[f"{n}_sd"].values.reshape(-1)
+        out[n] = mu + sd * rng.standard_normal(mu.shape)
+    return out
 
 
 @lru_cache(maxsize=64)

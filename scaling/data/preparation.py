@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scaling.data.structure import censor_codes, check_structure
 from scaling.data.tables import (
     _jsonable,
     _numeric,
@@ -57,6 +58,10 @@ class Prepared:
     source: str
     excluded: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    y_err: np.ndarray | None = None
+    censor: np.ndarray | None = None
+    group: np.ndarray | None = None
+    groups: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -66,12 +71,15 @@ class Prepared:
         return {k: v - self.center[k] for k, v in self.u.items()}
 
     def sha256(self) -> str:
+        """Hash of what the log-likelihood is of: inputs, y, item counts and censoring codes (so fits
+        with and without groups or known errors of the same observations compare by PSIS-LOO)."""
         h = hashlib.sha256()
         for k in sorted(self.raw_x):
             h.update(np.ascontiguousarray(self.raw_x[k], dtype=np.float64).tobytes())
         h.update(np.ascontiguousarray(self.y, dtype=np.float64).tobytes())
-        if self.n_trials is not None:
-            h.update(np.ascontiguousarray(self.n_trials, dtype=np.float64).tobytes())
+        for extra in (self.n_trials, self.censor):
+            if extra is not None:
+                h.update(np.ascontiguousarray(extra, dtype=np.float64).tobytes())
         return h.hexdigest()
 
 
@@ -106,6 +114,13 @@ def prepare(
     dropna: bool = False,
     where: str | None = None,
     units: Mapping[str, str] | None = None,
+    y_err: str | None = None,
+    y_low: str | None = None,
+    y_high: str | None = None,
+    level: float = 0.95,
+    censored: str | None = None,
+    group: str | None = None,
+    date: str | None = None,
 ) -> Prepared:
     """Validate ``data`` for ``law`` and return transformed arrays.
 
@@ -124,6 +139,15 @@ def prepare(
         ``{"score": "percent"}`` (see :data:`UNITS`). Input columns named ``log10_*``
         are read as log10 values, and scores of bounded laws given in percent are
         divided by 100; both with a notice.
+    y_err : column of each point's known standard error (models with ``measurement_error``): the sd of
+        ``ln y`` for positive laws, in units of y otherwise.
+    y_low, y_high, level : instead of ``y_err``, a central interval at ``level`` (default 0.95), e.g. METR's
+        ``p50_ci_low``/``p50_ci_high``: ``y_err = (ln y_high - ln y_low) / (2 z)`` for positive laws
+        (``(y_high - y_low) / (2 z)`` otherwise), ``z`` the standard normal quantile at ``(1 + level) / 2``.
+    censored : column of censoring codes (models with ``censored``): ``below`` (or -1: the value is at or
+        below y), ``above`` (or 1: at or above y), ``none``, empty or 0 (observed).
+    group : column naming each point's group (models with pooled parameters), e.g. ``family``.
+    date : release-date column (laws with ``effective_compute``), appended to ``x``.
 
     Raises
     ------
@@ -133,6 +157,9 @@ def prepare(
     df = as_frame(data)
     source = str(df.attrs.get("source", "data"))
     xs = [x] if isinstance(x, str) else list(x)
+    extra = check_structure(model, xs, y_err, y_low, y_high, level, censored, group, date)
+    if date is not None:
+        xs = [*xs, date]
     if len(xs) != len(law.inputs):
         names = [i.name for i in law.inputs]
         raise DataError(
@@ -141,7 +168,8 @@ def prepare(
         )
     if likelihood.counts and n_trials is None:
         raise DataError("The 'binomial' likelihood needs n_trials=<column with the item count per row>.")
-    needed = [*xs, y] + ([n_trials] if n_trials else [])
+    needed = [*xs, y] + ([n_trials] if n_trials else []) + [c for c in (y_err, y_low, y_high) if c]
+    needed += [c for c in (censored, group) if c]
     missing = [c for c in needed if c not in df.columns]
     if missing:
         raise DataError(f"{source}: column(s) {missing} not found. Available columns: {list(df.columns)}.")
@@ -191,6 +219,13 @@ def prepare(
         cols[y] = scores_as_fractions(cols[y], y, source, notes)
     if n_trials:
         cols[n_trials] = _numeric(df, n_trials, source)
+    for c in (y_err, y_low, y_high):
+        if c:
+            cols[c] = convert_units(_numeric(df, c, source), units.get(c, "raw"), c, source)
+    if censored:
+        cols[censored] = censor_codes(df, censored, source)
+    if group:  # codes here (missing -> NaN, so the missing-value rules apply); renumbered on the kept rows
+        cols[group] = pd.Series(pd.factorize(df[group])[0], index=df.index).where(df[group].notna())
     table = pd.DataFrame(cols, index=df.index)
 
     values = table.to_numpy(dtype=float)  # the checks below run on this array (pandas per check is slow)
@@ -249,7 +284,9 @@ def prepare(
             y,
             (y32 > 0) & (y32 < 1),
             "the 'beta' likelihood needs scores strictly between 0 and 1 (also in float32, the sampler's "
-            "precision); use 'binomial' with n_trials, or 'normal'",
+            "precision; its density is 0 or infinite at 0 and 1); use 'binomial' with n_trials (counts of 0 "
+            "and n are ordinary observations there), or mark such points with censored= and a likelihood "
+            "that has a CDF ('binomial', 'normal')",
             df,
             source,
         )
@@ -278,6 +315,11 @@ def prepare(
         for inp, c in zip(law.inputs, xs, strict=True)
     }
     yarr = table[y].to_numpy(dtype=float).copy()
+    err = _y_err(table, df, source, yarr, law.log_output, y_err, y_low, y_high, level)
+    codes, names = None, []
+    if group:
+        codes, uniques = pd.factorize(df.loc[table.index, group].astype(str), sort=True)
+        names = [str(v) for v in uniques]
     y_scale = float(np.exp(np.mean(np.log(yarr)))) if law.log_output else 1.0
     return Prepared(
         u=u,
@@ -286,12 +328,36 @@ def prepare(
         center={k: float(np.mean(v)) for k, v in u.items()},
         y_scale=y_scale,
         raw_x={inp.name: table[c].to_numpy(dtype=float).copy() for inp, c in zip(law.inputs, xs, strict=True)},
-        columns={"x": xs, "y": y, "n_trials": n_trials},
+        columns={"x": xs, "y": y, "n_trials": n_trials, **extra},
         rows=np.asarray(table.index),
         source=source,
         excluded=excluded,
         notes=notes,
+        y_err=err,
+        censor=table[censored].to_numpy(dtype=float).copy() if censored else None,
+        group=None if codes is None else np.asarray(codes, dtype=np.int64),
+        groups=names,
     )
+
+
+def _y_err(table, df, source, y, log_scale, y_err, y_low, y_high, level) -> np.ndarray | None:
+    """Each point's standard error: the ``y_err`` column, or from the interval ``[y_low, y_high]`` at
+    ``level`` (normal quantiles; on ``ln y`` when ``log_scale``)."""
+    from scipy.stats import norm
+
+    if y_err is not None:
+        s = table[y_err].to_numpy(dtype=float)
+        _require(table, y_err, s >= 0, "expected a standard error >= 0", df, source)
+        return s.copy()
+    if y_low is None:
+        return None
+    lo, hi = table[y_low].to_numpy(dtype=float), table[y_high].to_numpy(dtype=float)
+    if log_scale:
+        _require(table, y_low, lo > 0, "expected a positive lower bound (the interval is read on log y)", df, source)
+    _require(table, y_low, lo <= y, "expected a lower bound at or below y", df, source)
+    _require(table, y_high, hi >= y, "expected an upper bound at or above y", df, source)
+    z = float(norm.ppf(0.5 + float(level) / 2.0))
+    return (np.log(hi) - np.log(lo)) / (2 * z) if log_scale else (hi - lo) / (2 * z)
 
 
 def _require(table: pd.DataFrame, col: str, ok: Any, rule: str, df: pd.DataFrame, source: str) -> None:

@@ -25,7 +25,7 @@ from scaling.infer import devices, engine
 from scaling.infer.results import to_datatree
 from scaling.models.law import Law
 from scaling.models.likelihoods import Likelihood
-from scaling.models.model import Model, resolve
+from scaling.models.model import Model, resolve_structure
 
 
 def pad_length(n: int) -> int:
@@ -37,7 +37,12 @@ def pad_length(n: int) -> int:
 
 
 def _stack(problems: Sequence[Prepared], law: Law, length: int) -> dict[str, Any]:
-    """Batched, padded model kwargs with a leading problem axis."""
+    """Batched, padded model kwargs with a leading problem axis.
+
+    Per point: padding is masked out (``mask``); known standard errors pad with 0, censoring codes
+    with 0 (observed), group indices with 0. Groups are padded to the largest group count of the
+    batch (``group_mask`` False for padding; a padded group's offsets are draws from their prior).
+    """
     pad_y = 0.5 if law.bounded else None
 
     def pad(a: np.ndarray, fill: float) -> np.ndarray:
@@ -52,6 +57,14 @@ def _stack(problems: Sequence[Prepared], law: Law, length: int) -> dict[str, Any
     }
     if problems[0].n_trials is not None:
         data["n_trials"] = np.stack([pad(p.n_trials, 1.0) for p in problems])
+    if problems[0].y_err is not None:
+        data["y_err"] = np.stack([pad(p.y_err, 0.0) for p in problems])
+    if problems[0].censor is not None:
+        data["censor"] = np.stack([pad(p.censor, 0.0) for p in problems])
+    if problems[0].group is not None:
+        n_groups = max(len(p.groups) for p in problems)
+        data["group"] = np.stack([pad(p.group, 0.0) for p in problems]).astype(np.int32)
+        data["group_mask"] = np.stack([np.arange(n_groups) < len(p.groups) for p in problems])
     return jax.tree.map(jnp.asarray, data)
 
 
@@ -148,6 +161,14 @@ def batch_inputs(
     dropna: bool = False,
     where: str | None = None,
     units: Mapping[str, str] | None = None,
+    y_err: str | None = None,
+    y_low: str | None = None,
+    y_high: str | None = None,
+    level: float = 0.95,
+    censored: str | None = None,
+    group: str | None = None,
+    pooled: Sequence[str] | Mapping[str, Any] | None = None,
+    date: str | None = None,
     num_warmup: int = 1000,
     num_samples: int = 1000,
     num_chains: int = 4,
@@ -169,8 +190,9 @@ def batch_inputs(
     settings = _settings(
         caller, num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device
     )
-    model = resolve(law, likelihood, priors=priors, options=law_options)
+    model, structure = resolve_structure(law, likelihood, priors, law_options, y_err, y_low, censored, pooled, date)
     prep = {"x": x, "y": y, "n_trials": n_trials, "dropna": dropna, "where": where, "units": units}
+    prep |= {"y_err": y_err, "y_low": y_low, "y_high": y_high, "level": level, "group": group} | structure
     if keys is None:
         check_seed(seed, caller)
         keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(len(items)))
@@ -293,6 +315,14 @@ def fit(
     dropna: bool = False,
     where: str | None = None,
     units: Mapping[str, str] | None = None,
+    y_err: str | None = None,
+    y_low: str | None = None,
+    y_high: str | None = None,
+    level: float = 0.95,
+    censored: str | None = None,
+    group: str | None = None,
+    pooled: Sequence[str] | Mapping[str, Any] | None = None,
+    date: str | None = None,
     num_warmup: int = 1000,
     num_samples: int = 1000,
     num_chains: int = 4,
@@ -321,6 +351,16 @@ def fit(
     dropna : exclude rows with missing values, with a report (default: raise).
     where : row filter (pandas query), e.g. ``"frontier == 1"``; excluded rows are reported.
     units : column units, e.g. ``{"flop": "log10"}``, ``{"compute": "pf-days"}``, ``{"acc": "percent"}``.
+    y_err, y_low, y_high, level : each point's known measurement error, as a standard-error column
+        (the sd of ``ln y`` for positive laws) or a central interval at ``level`` (e.g. METR's 95%
+        ``p50_ci_low``/``p50_ci_high``); added in quadrature to the likelihood's scatter.
+    censored : column of censoring codes (``below``, ``above``, ``none``): censored points enter by
+        the likelihood's CDF (lognormal, normal, binomial).
+    group, pooled : a group column (e.g. ``"family"``) and the law parameters that vary by group
+        (names, or a mapping name -> prior of the between-group scale): partial pooling with
+        non-centred hierarchical priors; the posterior has ``<param>_group`` on a ``group`` dim.
+    date : a release-date column: effective compute ``log10 C + g (t - t0)`` for a compute law
+        (see :func:`scaling.models.compute_laws.with_effective_compute`).
     num_warmup, num_samples, num_chains, max_tree_depth : NUTS settings.
     dense_mass, target_accept : the warm-up adapts a dense mass matrix (default) towards
         a mean acceptance of ``target_accept`` (default 0.9). Scaling-law parameters are
@@ -353,10 +393,25 @@ def fit(
     settings = _settings(
         "fit", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device
     )
-    model = resolve(law, likelihood, priors=priors, options=law_options)
     if rng_key is None:
         check_seed(seed, "fit")
-    prepared = prepare(data, model, x=x, y=y, n_trials=n_trials, dropna=dropna, where=where, units=units)
+    model, structure = resolve_structure(law, likelihood, priors, law_options, y_err, y_low, censored, pooled, date)
+    prepared = prepare(
+        data,
+        model,
+        x=x,
+        y=y,
+        n_trials=n_trials,
+        dropna=dropna,
+        where=where,
+        units=units,
+        y_err=y_err,
+        y_low=y_low,
+        y_high=y_high,
+        level=level,
+        group=group,
+        **structure,
+    )
     n_params = len(model.law.params) + len(model.likelihood.params)
     check_draws(settings["num_samples"], num_chains, 1, prepared.n, n_params, "fit")
     key = jax.random.fold_in(jax.random.key(seed), 0) if rng_key is None else rng_key
@@ -365,32 +420,3 @@ def fit(
     )
     spec = fit_spec(model, prepared.columns, settings, num_chains)
     return to_datatree(out, [prepared], model, names=["0"], spec=spec, seed=seed, single=True)
-
-
-def select_problem(fit: xr.DataTree, problem: Any) -> xr.DataTree:
-    """One problem of a :func:`fit_many` result as a single fit (padding removed).
-
-    The result works with everything that takes a :func:`fit` result
-    (:func:`scaling.diagnose`, :func:`scaling.compare`, :func:`scaling.returns`, plots).
-    """
-    import json
-
-    if "problem" not in fit["posterior"].dims:
-        raise ScalingError("select_problem needs a fit_many result (a fit with a 'problem' dim).")
-    names = [str(p) for p in fit["posterior"]["problem"].values]
-    if str(problem) not in names:
-        raise ScalingError(f"Unknown problem {problem!r}; the fit has {names}.")
-    i = names.index(str(problem))
-    n = int(fit["constant_data"]["n_points"].isel(problem=i))
-    groups = {}
-    for name, node in fit.children.items():
-        ds = node.to_dataset().isel(problem=i, drop=True)
-        if "point" in ds.dims:
-            ds = ds.isel(point=slice(0, n))
-        groups[name] = ds
-    out = xr.DataTree.from_dict(groups)
-    out.attrs = dict(fit.attrs)
-    for key in ("data_sha256", "excluded_rows", "notices"):
-        value = json.loads(out.attrs[key])[i]
-        out.attrs[key] = value if key == "data_sha256" else json.dumps(value)
-    return out

@@ -61,8 +61,6 @@ from scaling.models.model import Model
 log = logging.getLogger(__name__)
 
 
-
-
 #: Number of times each engine function was traced (a trace precedes every compile).
 TRACES: Counter[str] = Counter()
 

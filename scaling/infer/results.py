@@ -9,10 +9,14 @@ library versions and the seed. ``fit_many`` adds a trailing ``problem`` dim.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import numpy as np
 import xarray as xr
 
-from scaling.provenance import root_attrs
+from scaling.errors import ScalingError
+from scaling.provenance import canonical_json, root_attrs
 
 SAMPLE_STAT_NAMES = {
     "diverging": "diverging",
@@ -56,16 +60,62 @@ def to_datatree(out, problems, model, *, names, spec, seed, single, n_max=None) 
         | {f"center_{k}": per_problem([p.center[k] for p in problems]) for k in problems[0].u}
         | {"y_scale": per_problem([p.y_scale for p in problems]), "n_points": per_problem([p.n for p in problems])},
     }
-    if problems[0].n_trials is not None:
-        groups["constant_data"]["n_trials"] = padded([p.n_trials for p in problems])
+    per_point = ["n_trials", "y_err", "censor", "group"]
+    for k in per_point:
+        if getattr(problems[0], k) is not None:
+            groups["constant_data"][k] = padded([getattr(p, k).astype(float) for p in problems])
     trailing = [] if single else ["problem"]
-    dims = {"y": ["point", *trailing]} | {k: ["point", *trailing] for k in problems[0].raw_x}
-    dims |= {"n_trials": ["point", *trailing]}
-    dims |= {k: trailing for k in groups["posterior"]} | {k: trailing for k in groups["sample_stats"]}
+    n_groups = max(len(p.groups) for p in problems)
+    for k in model.group_names:  # (chain, draw, group[, problem]), groups beyond a problem's own set to NaN
+        a = last(out[k])[:, :, :n_groups].astype(float)
+        if not single:
+            for j, p in enumerate(problems):
+                a[:, :, len(p.groups) :, j] = np.nan
+        groups["posterior"][k] = a
+    dims = {"y": ["point", *trailing]} | {k: ["point", *trailing] for k in [*problems[0].raw_x, *per_point]}
+    dims |= {k: ["group", *trailing] for k in model.group_names}
+    dims |= {k: trailing for k in groups["posterior"] if k not in dims} | {k: trailing for k in groups["sample_stats"]}
     dims |= {k: trailing for k in groups["constant_data"] if k not in dims}
     coords = {"point": np.arange(n_max)} | ({} if single else {"problem": list(names)})
+    if model.pooled:  # a single fit's groups by name; fit_many's by index (names per problem in attrs)
+        coords["group"] = list(problems[0].groups) if single else np.arange(n_groups)
     dt = azb.from_dict(groups, dims=dims, coords=coords)
     dt.attrs.update(root_attrs(spec, problems, seed, single=single))
+    if model.pooled:
+        dt.attrs["groups"] = canonical_json(problems[0].groups if single else [p.groups for p in problems])
     if single:
         dt["observed_data"] = dt["observed_data"].to_dataset().assign_coords(row=("point", problems[0].rows))
     return dt
+
+
+def select_problem(fit: xr.DataTree, problem: Any) -> xr.DataTree:
+    """One problem of a :func:`fit_many` result as a single fit (padding removed).
+
+    The result works with everything that takes a :func:`fit` result
+    (:func:`scaling.diagnose`, :func:`scaling.compare`, :func:`scaling.returns`, plots).
+    """
+    if "problem" not in fit["posterior"].dims:
+        raise ScalingError("select_problem needs a fit_many result (a fit with a 'problem' dim).")
+    names = [str(p) for p in fit["posterior"]["problem"].values]
+    if str(problem) not in names:
+        raise ScalingError(f"Unknown problem {problem!r}; the fit has {names}.")
+    i = names.index(str(problem))
+    n = int(fit["constant_data"]["n_points"].isel(problem=i))
+    groups = {}
+    for name, node in fit.children.items():
+        ds = node.to_dataset().isel(problem=i, drop=True)
+        if "point" in ds.dims:
+            ds = ds.isel(point=slice(0, n))
+        groups[name] = ds
+    out = xr.DataTree.from_dict(groups)
+    out.attrs = dict(fit.attrs)
+    for key in ("data_sha256", "excluded_rows", "notices"):
+        value = json.loads(out.attrs[key])[i]
+        out.attrs[key] = value if key == "data_sha256" else json.dumps(value)
+    if "groups" in fit.attrs:  # partial pooling: this problem's groups, by name
+        names = json.loads(fit.attrs["groups"])[i]
+        out.attrs["groups"] = json.dumps(names)
+        for name in ("posterior",):
+            ds = out[name].to_dataset().isel(group=slice(0, len(names))).assign_coords(group=names)
+            out[name] = ds
+    return out

@@ -23,6 +23,7 @@ back by ``law.from_physical``. Each law's docstring gives the mapping.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import cache
 
 import jax
@@ -305,4 +306,63 @@ def logistic(floor: float | None = None) -> Law:
         from_physical=from_physical,
         default_likelihood="beta",
         options=(("floor", floor),),
+    )
+
+
+# --------------------------------------------------------------------------- effective compute
+#: Default prior of ``g`` (orders of magnitude of effective compute gained per year from algorithms and
+#: data at fixed physical compute). Ho et al. (2024), "Algorithmic progress in language models": the
+#: compute needed to reach a given performance halves about every 8 months (95% CI 5-14 months), i.e.
+#: ``g = log10(2) / (8 / 12) = 0.45`` OOM/year (CI 0.26-0.72). The prior is centred there with twice
+#: that width on the log scale (95% prior interval 0.17-1.2 OOM/year, halving times of 3-21 months):
+#: a benchmark or capability metric need not progress at the pace of pretraining loss.
+EFFECTIVE_COMPUTE_PRIOR = Prior("LogNormal", loc=math.log(math.log10(2.0) / (8.0 / 12.0)), scale=0.5)
+
+
+@cache
+def with_effective_compute(law: Law) -> Law:
+    r"""``law`` with its compute input shifted by the date: effective compute (Ho et al. 2024).
+
+    ``log10 C_eff = log10 C + g (t - t0)``: ``t`` is the release date (decimal year, a second input
+    named ``t`` after the law's own), ``t0`` the data's mean date (``center_t`` in a fit) and ``g``
+    the orders of magnitude of effective compute gained per year at fixed physical compute
+    (prior :data:`EFFECTIVE_COMPUTE_PRIOR`). The law is evaluated at ``C_eff``; its papers'
+    parameters refer to compute at ``t0``. Adds the derived ``algorithmic_progress_per_year = 10^g``
+    (the factor of effective compute a year brings) and ``compute_halving_months = 12 log10(2) / g``
+    (months for the compute needed for a given result to halve; Ho et al.'s headline number).
+
+    Applies to laws whose compute input is ``x`` (power laws, broken power law, logistic).
+    """
+    if law.inputs[0].name != "x" or law.inputs[0].transform != "log10" or any(i.name == "t" for i in law.inputs):
+        raise ScalingError(
+            f"Effective compute shifts a law's compute input 'x' by the date; law {law.name!r} has inputs "
+            f"{[i.name for i in law.inputs]}. Use it with power_law, saturating_power_law, broken_power_law "
+            f"or logistic."
+        )
+    base_fn, base_physical, base_from = law.fn, law.physical, law.from_physical
+
+    def fn(u, th):
+        return base_fn({**u, "x": u["x"] + th["g"] * u["t"]}, th)
+
+    def physical(th, c, ys):
+        return {
+            **base_physical(th, c, ys),
+            "algorithmic_progress_per_year": 10.0 ** th["g"],
+            "compute_halving_months": 12.0 * math.log10(2.0) / th["g"],
+        }
+
+    def from_physical(ph, c, ys):
+        return base_from(ph, c, ys)
+
+    date = Input("t", "year", "release date (ISO date or decimal year); shifts compute by g (t - t0)")
+    g = Param("g", EFFECTIVE_COMPUTE_PRIOR, "effective compute gained per year at fixed compute (OOM/year)")
+    return replace(
+        law,
+        formula=f"{law.formula}, with log10 C_eff = log10 C + g (t - t0) in place of C",
+        inputs=(*law.inputs, date),
+        params=(*law.params, g),
+        fn=fn,
+        physical=physical,
+        from_physical=from_physical,
+        options=(*law.options, ("effective_compute", True)),
     )

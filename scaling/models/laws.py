@@ -27,7 +27,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from scaling.errors import ScalingError
-from scaling.models.compute_laws import broken_power_law, chinchilla, logistic, power_law, saturating_power_law
+from scaling.models.compute_laws import (
+    broken_power_law,
+    chinchilla,
+    logistic,
+    power_law,
+    saturating_power_law,
+    with_effective_compute,
+)
 from scaling.models.law import Law
 from scaling.models.priors import Prior
 from scaling.models.trend_laws import broken_exponential_trend, exponential_trend, logistic_trend, quadratic_trend
@@ -48,6 +55,9 @@ LAWS: dict[str, Callable[..., Law]] = {
 def get_law(law: str | Law, priors: Mapping[str, Prior | dict] | None = None, **options: Any) -> Law:
     """Look up a law by name (with factory ``options``) and apply prior overrides.
 
+    The option ``effective_compute=True`` (any compute law) adds a date input and the rate ``g`` of
+    algorithmic progress (:func:`~scaling.models.compute_laws.with_effective_compute`).
+
     >>> get_law("logistic", floor=0.25).param_names
     ('ceiling', 'slope', 'midpoint')
     """
@@ -58,6 +68,10 @@ def get_law(law: str | Law, priors: Mapping[str, Prior | dict] | None = None, **
     if law not in LAWS:
         raise ScalingError(f"Unknown law {law!r}. Choose one of: {', '.join(LAWS)}.")
     factory = LAWS[law]
+    options = dict(options)
+    effective = options.pop("effective_compute", False)
+    if not isinstance(effective, bool):
+        raise ScalingError(f"The 'effective_compute' option of law {law!r} must be true or false. Got {effective!r}.")
     try:  # options spelled out with their defaults, so that equal choices give the same (cached) law
         bound = inspect.signature(factory).bind(**options)
     except TypeError as err:
@@ -67,7 +81,9 @@ def get_law(law: str | Law, priors: Mapping[str, Prior | dict] | None = None, **
         if "float" in note and value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ScalingError(f"The {name!r} option of law {law!r} must be a number. Got {value!r} instead.")
     bound.apply_defaults()
-    return factory(**bound.arguments).with_priors(priors)
+    base = factory(**bound.arguments)
+    # effective compute (a date input shifting compute, see with_effective_compute) applies to any compute law
+    return (with_effective_compute(base) if effective else base).with_priors(priors)
 
 
 def law_from_spec(spec: Mapping[str, Any]) -> Law:

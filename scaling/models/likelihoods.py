@@ -13,6 +13,20 @@ Each likelihood turns the law's output into a numpyro distribution for ``y``:
 
 All log-likelihoods are densities of ``y`` in the data's own units, so fits of
 different laws to the same data can be compared with PSIS-LOO.
+
+Known measurement error. A point with its own standard error ``s_i`` (``y_err``; on the log
+scale, i.e. the sd of ``log y``, for positive laws; in units of y otherwise) is observed with
+scatter ``sqrt(sigma^2 + s_i^2)`` in place of ``sigma`` (lognormal, studentt; normal:
+``sqrt((sigma y_scale)^2 + s_i^2)``): the law's residual scatter plus the measurement's own.
+
+Censoring. A point coded ``-1`` says only that the value is at or below ``y`` (an upper limit),
+``+1`` that it is at or above ``y`` (a ceiling, "beyond our ability to estimate"); its
+log-likelihood is ``log F(y)`` or ``log(1 - F(y^-))`` with ``F`` the likelihood's CDF:
+the normal CDF of ``log y`` (lognormal) or ``y`` (normal), and for ``binomial`` with ``k``
+correct out of ``n``, ``P(K <= k) = I_{1-p}(n - k, k + 1)`` and ``P(K >= k) = I_p(k, n - k + 1)``
+(regularised incomplete beta). ``binomial`` takes scores of exactly 0 and 1 as they are;
+``beta`` refuses them (its density is 0 or infinite there): use ``binomial`` with the item
+count, or censor those points with a likelihood that has a CDF.
 """
 
 from __future__ import annotations
@@ -68,6 +82,8 @@ class Likelihood:
     needs_positive_law: bool = False
     needs_bounded_law: bool = False
     counts: bool = False
+    has_scale: bool = False
+    has_cdf: bool = False
     doc: str = ""
 
     @property
@@ -92,26 +108,71 @@ class Likelihood:
                 f"bounded. Use 'lognormal', 'studentt' or 'normal'."
             )
 
-    def dist(self, law: Law, out, nuis: Mapping[str, Any], y_scale, n_trials=None):
-        """The distribution of ``y`` given the law's raw output ``out`` (see module doc)."""
+    def dist(self, law: Law, out, nuis: Mapping[str, Any], y_scale, n_trials=None, *, y_err=None, censor=None):
+        """The distribution of ``y`` given the law's raw output ``out`` (see module doc), with each
+        point's known standard error ``y_err`` and censoring codes ``censor`` when given."""
         import numpyro.distributions as dist
 
+        def scale(sigma):
+            return sigma if y_err is None else jnp.sqrt(sigma**2 + y_err**2)
+
         if self.name == "lognormal":
-            return dist.LogNormal(out + jnp.log(y_scale), nuis["sigma"])
+            base = dist.LogNormal(out + jnp.log(y_scale), scale(nuis["sigma"]))
+            return base if censor is None else _censored_class()(base, censor, "lognormal")
         if self.name == "studentt":
             if law.log_output:
-                base = dist.StudentT(nuis["nu"], out + jnp.log(y_scale), nuis["sigma"])
+                base = dist.StudentT(nuis["nu"], out + jnp.log(y_scale), scale(nuis["sigma"]))
                 return dist.TransformedDistribution(base, dist.transforms.ExpTransform())
-            return dist.StudentT(nuis["nu"], out, nuis["sigma"])
+            return dist.StudentT(nuis["nu"], out, scale(nuis["sigma"]))
         mu = y_scale * jnp.exp(out) if law.log_output else out
         if self.name == "normal":
-            return dist.Normal(mu, nuis["sigma"] * y_scale)
+            base = dist.Normal(mu, scale(nuis["sigma"] * y_scale))
+            return base if censor is None else _censored_class()(base, censor, "normal")
         mu = jnp.clip(mu, _EPS, 1.0 - _EPS)
         if self.name == "beta":
             return _beta_class()(mu * nuis["phi"], (1.0 - mu) * nuis["phi"])
         if self.name == "binomial":
-            return dist.Binomial(total_count=jnp.round(n_trials).astype(jnp.int32), probs=mu)
+            base = dist.Binomial(total_count=jnp.round(n_trials).astype(jnp.int32), probs=mu)
+            return base if censor is None else _censored_class()(base, censor, "binomial")
         raise AssertionError(self.name)  # pragma: no cover
+
+
+@cache
+def _censored_class() -> type:
+    """A numpyro distribution: ``base`` where ``code == 0``, its log-CDF where ``code < 0`` and its
+    log-survival (at or above the value) where ``code > 0`` (see the module doc). Draws are the
+    base's (replicates of the value itself, not of the censored record)."""
+    import numpyro.distributions as dist
+    from jax.scipy.special import betainc
+    from jax.scipy.stats import norm
+
+    class Censored(dist.Distribution):
+        def __init__(self, base, code, kind):
+            self.base, self.code, self.kind = base, code, kind
+            super().__init__(batch_shape=jnp.broadcast_shapes(base.batch_shape, jnp.shape(code)), event_shape=())
+
+        @property
+        def support(self):
+            return self.base.support
+
+        def sample(self, key, sample_shape=()):
+            return self.base.sample(key, sample_shape)
+
+        def log_prob(self, value):
+            b = self.base
+            if self.kind == "binomial":
+                n, p = b.total_count * 1.0, b.probs
+                k = jnp.clip(value, 0, n)
+                tiny = 1e-30
+                below = jnp.where(k >= n, 0.0, jnp.log(betainc(jnp.maximum(n - k, 1), k + 1, 1 - p) + tiny))
+                above = jnp.where(k <= 0, 0.0, jnp.log(betainc(jnp.maximum(k, 1), n - k + 1, p) + tiny))
+            else:
+                v = jnp.log(value) if self.kind == "lognormal" else value
+                z = (v - b.loc) / b.scale
+                below, above = norm.logcdf(z), norm.logcdf(-z)
+            return jnp.where(self.code == 0, b.log_prob(value), jnp.where(self.code < 0, below, above))
+
+    return Censored
 
 
 LIKELIHOODS: dict[str, Likelihood] = {
@@ -121,6 +182,8 @@ LIKELIHOODS: dict[str, Likelihood] = {
             "lognormal",
             (Param("sigma", Prior("HalfNormal", scale=0.5), "scatter of log y (nats)"),),
             needs_positive_law=True,
+            has_scale=True,
+            has_cdf=True,
         ),
         Likelihood(
             "studentt",
@@ -128,17 +191,20 @@ LIKELIHOODS: dict[str, Likelihood] = {
                 Param("sigma", Prior("HalfNormal", scale=0.5), "scale (nats for positive laws)"),
                 Param("nu", Prior("Gamma", concentration=2.0, rate=0.1), "degrees of freedom"),
             ),
+            has_scale=True,
         ),
         Likelihood(
             "normal",
             (Param("sigma", Prior("HalfNormal", scale=0.5), "scatter of y, in units of y_scale"),),
+            has_scale=True,
+            has_cdf=True,
         ),
         Likelihood(
             "beta",
             (Param("phi", Prior("Gamma", concentration=2.0, rate=0.02), "concentration"),),
             needs_bounded_law=True,
         ),
-        Likelihood("binomial", (), needs_bounded_law=True, counts=True),
+        Likelihood("binomial", (), needs_bounded_law=True, counts=True, has_cdf=True),
     )
 }
 

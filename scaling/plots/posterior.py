@@ -97,6 +97,9 @@ def _forest_rows(fits: Mapping[str, xr.DataTree] | xr.DataTree, var_name: str) -
             for p in da["problem"].values:
                 label = str(p) if name is None else f"{name}: {p}"
                 rows.append((label, da.sel(problem=p).values.reshape(-1)))
+        elif "group" in da.dims:  # a partially pooled fit's per-group draws (e.g. "log_y0_group"): a row per group
+            for g in da["group"].values:
+                rows.append((str(g) if name is None else f"{name}: {g}", da.sel(group=g).values.reshape(-1)))
         else:
             rows.append(("fit" if name is None else str(name), da.values.reshape(-1)))
     if not rows:
@@ -123,7 +126,8 @@ def plot_forest(
     fits : a dict name -> fit (each a single fit, or a ``fit_many`` result whose problems
         become rows ``"name: problem"``), or one :func:`scaling.fit_many` result (rows are
         its ``problem`` coordinate).
-    var_name : the parameter, e.g. ``"alpha"`` or ``"doubling_time_days"``.
+    var_name : the parameter, e.g. ``"alpha"`` or ``"doubling_time_days"``; for a partially pooled
+        fit, a per-group one (e.g. ``"log_y0_group"``) gives one row per group (its group effects).
     ref : optional reference value drawn as a dashed vertical line (a published estimate).
 
     Returns

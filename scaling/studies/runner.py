@@ -100,6 +100,8 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
 
     d, m, s = spec["data"], spec["model"], spec.get("sampler", {})
     common = {"where": d.get("where"), "dropna": d.get("dropna", False), "units": d.get("units")}
+    # the data's measurement errors and censoring hold for every law compared (pooling and date are the model's)
+    common |= {k: m[k] for k in ("y_err", "y_low", "y_high", "level", "censored") if k in m}
     main = fit(d["source"], m["law"], **fit_kwargs(spec))
     main.attrs["spec_file"] = canonical_json(clean)
     table = summary(main)

@@ -5,7 +5,11 @@ A spec has these tables (only ``data`` and ``model`` are required)::
     title = "..."
     [data]      source (dataset name, or CSV path relative to the spec), where, dropna, units,
                 by (a column: one problem per value, for ``scaling fit-many``)
-    [model]     law, x (list of columns), y, likelihood, options, priors
+    [model]     law, x (list of columns), y, likelihood, options, priors, n_trials; and the model's
+                structure (see :func:`scaling.fit`): y_err or y_low/y_high/level (known measurement
+                error), censored (a column of below/above/none codes), group with pooled (a list of
+                law parameters, or a table parameter -> prior of its between-group scale), date
+                (effective compute)
     [sampler]   num_warmup, num_samples, num_chains, seed, target_accept
     [compare]   laws: other laws fitted to the same data and compared by PSIS-LOO
     [returns]   baseline: a constant-returns law for the diminishing-returns verdict
@@ -46,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from scaling.checks import GROSS_MARGIN_RULE, gross_margin_ok
-from scaling.errors import DataError, SpecError
+from scaling.errors import DataError, ScalingError, SpecError
 
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "data": {
@@ -64,6 +68,14 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
         "options": (dict, False),
         "priors": (dict, False),
         "n_trials": (str, False),
+        "y_err": (str, False),
+        "y_low": (str, False),
+        "y_high": (str, False),
+        "level": (float, False),
+        "censored": (str, False),
+        "group": (str, False),
+        "pooled": ((list, dict), False),
+        "date": (str, False),
     },
     "sampler": {
         "num_warmup": (int, False),
@@ -228,11 +240,16 @@ def fit_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
         "priors": m.get("priors"),
         "law_options": m.get("options"),
         "n_trials": m.get("n_trials"),
+        **{k: m[k] for k in STRUCTURE if k in m},
         "where": d.get("where"),
         "dropna": d.get("dropna", False),
         "units": d.get("units"),
         **spec.get("sampler", {}),
     }
+
+
+#: [model] keys of a model's structure, passed to fit as they are.
+STRUCTURE = ("y_err", "y_low", "y_high", "level", "censored", "group", "pooled", "date")
 
 
 def _check_model(spec: dict[str, Any], where: str) -> None:
@@ -246,10 +263,32 @@ def _check_model(spec: dict[str, Any], where: str) -> None:
     for key, law in zip(["[model] law", *["[compare] laws"] * (len(laws) - 1)], laws, strict=True):
         if law not in LAWS:
             raise SpecError(f"{where}: {key}: unknown law {law!r}. Known laws: {', '.join(LAWS)}.")
+    if ("group" in m) != ("pooled" in m):
+        have, lack = ("group", "pooled") if "group" in m else ("pooled", "group")
+        raise SpecError(f"{where}: [model] {have} needs {lack} (the group column and the parameters that vary by it).")
+    if ("y_low" in m) != ("y_high" in m) or ("y_err" in m and "y_low" in m):
+        raise SpecError(f"{where}: [model] give y_err, or both y_low and y_high (with level), not a mix.")
+    if "level" in m and not 0 < m["level"] < 1:
+        raise SpecError(f"{where}: [model] level must be in (0, 1) (0.95 for a 95% interval); got {m['level']!r}.")
+    if isinstance(m.get("pooled"), list) and not all(isinstance(v, str) for v in m["pooled"]):
+        raise SpecError(f"{where}: [model] pooled must list parameter names; got {m['pooled']!r}.")
+    options = dict(m.get("options") or {})
+    if "date" in m:
+        options.setdefault("effective_compute", True)
     try:
-        resolve(m["law"], m.get("likelihood"), priors=m.get("priors"), options=m.get("options"))
+        resolve(
+            m["law"],
+            m.get("likelihood"),
+            priors=m.get("priors"),
+            options=options,
+            pooled=m.get("pooled"),
+            measurement_error="y_err" in m or "y_low" in m,
+            censored="censored" in m,
+        )
     except ValueError as e:
         raise SpecError(f"{where}: [model]: {e}") from None
+    except ScalingError as e:
+        raise SpecError(f"{where}: [model] pooled/y_err/censored: {e}") from None
 
 
 def _check_values(spec: dict[str, Any], where: str) -> None:
