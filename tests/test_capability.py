@@ -68,3 +68,79 @@ def test_fit_index_refuses_unknown_anchors():
         fit_index(df, anchors=(("a", 0.0), ("zz", 1.0)))
     with pytest.raises(ScalingError, match="likelihood"):
         fit_index(df, likelihood="normal")
+
+
+def synthetic(seed: int = 1, n_models: int = 30, n_bench: int = 6):
+    """Scores from the 3PL with known (theta, a, b, c) and beta noise (phi = 100)."""
+    rng = np.random.default_rng(seed)
+    theta = np.sort(rng.normal(0.0, 1.0, n_models))
+    a, b = rng.uniform(1.5, 4.0, n_bench), np.linspace(-1.0, 1.0, n_bench)
+    c = np.array([0.25, 0.0, 0.5, 0.0, 0.25, 0.0])[:n_bench]
+    mu = c + (1 - c) / (1 + np.exp(-a * (theta[:, None] - b)))
+    y = rng.beta(mu * 100, (1 - mu) * 100)
+    rows = [
+        {"model": f"m{i:02d}", "benchmark": f"b{j}", "score": y[i, j], "floor": c[j]}
+        for i in range(n_models)
+        for j in range(n_bench)
+    ]
+    return pd.DataFrame(rows), theta, a, b
+
+
+@pytest.fixture(scope="module")
+def recovered():
+    from scaling.analysis.capability import fit_index
+
+    df, theta, a, b = synthetic()
+    fit = fit_index(df, anchors=None, num_warmup=300, num_samples=300, num_chains=2, seed=0, gate="off")
+    return fit, theta, a, b
+
+
+def test_index_recovers_known_capabilities_and_difficulties(recovered):
+    fit, theta, a, b = recovered
+    post = fit["posterior"]
+    assert set(post["theta"].dims) == {"chain", "draw", "model"} and post["b"].dims[-1] == "benchmark"
+    q = post["theta"].quantile([0.025, 0.5, 0.975], dim=("chain", "draw")).values
+    # standard-normal theta: the truth's scale, so the truth should sit inside the 95% intervals
+    assert np.corrcoef(q[1], theta)[0, 1] > 0.95
+    assert np.mean((theta >= q[0]) & (theta <= q[2])) >= 0.8
+    bq = post["b"].quantile([0.025, 0.975], dim=("chain", "draw")).values
+    assert np.corrcoef(post["b"].median(("chain", "draw")).values, b)[0, 1] > 0.9
+    assert np.mean((b >= bq[0]) & (b <= bq[1])) >= 0.66
+    assert np.corrcoef(np.log(post["a"].median(("chain", "draw")).values), np.log(a))[0, 1] > 0.5
+    # known floors stay fixed
+    np.testing.assert_allclose(post["c"].values[0, 0], [0.25, 0.0, 0.5, 0.0, 0.25, 0.0], atol=1e-6)
+    assert fit.attrs["law"] == "capability_index" and "spec_id" in fit.attrs
+    assert int(fit["sample_stats"]["diverging"].sum()) == 0
+
+
+#: The hub subset the ECI test fits (to stay near a minute on 2 cores): the 8 benchmarks with the
+#: most scores, models scored on at least 3 of them.
+ECI_SUBSET = 8
+
+
+@pytest.fixture(scope="module")
+def hub_fit(hub):
+    from scaling.analysis.capability import fit_index
+
+    top = hub["benchmark"].value_counts().index[:ECI_SUBSET]
+    sub = hub[hub["benchmark"].isin(top)]
+    n = sub.groupby("model")["benchmark"].nunique()
+    sub = sub[sub["model"].map(n) >= 3]
+    return fit_index(sub, num_warmup=300, num_samples=300, num_chains=2, seed=0, gate="off")
+
+
+def test_index_agrees_with_published_eci(hub_fit):
+    """Posterior medians against Epoch's ECI (2025-11-07) on the shared models: Spearman >= 0.95."""
+    from scaling.analysis.capability import compare_eci
+    from scaling.models.irt import ECI_ANCHORS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cmp = compare_eci(hub_fit)
+    assert cmp.attrs["n"] >= 100
+    assert cmp.attrs["spearman"] >= 0.95, cmp.head(10)
+    # the anchors sit at their ECI values by construction
+    theta = hub_fit["posterior"]["theta"]
+    for model, value in ECI_ANCHORS:
+        assert float(theta.sel(model=model).std()) == 0.0 and float(theta.sel(model=model).mean()) == value
+    assert {"median", "eci", "mapped", "difference"} <= set(cmp.columns)
