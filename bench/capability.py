@@ -46,7 +46,7 @@ def main() -> None:
     out["eci_largest_differences"] = cmp.head(10)[["model", "median", "eci", "mapped", "difference"]].to_dict("records")
     print(json.dumps(out, indent=1, default=str), flush=True)
     t = time.perf_counter()
-    lfo, _ = leave_future_out(df, a.cutoff, **kw)
+    lfo, _, _ = leave_future_out(df, a.cutoff, **kw)
     out["lfo"] = {**lfo, "cutoff": a.cutoff, "wall_s": time.perf_counter() - t}
     print(json.dumps(out["lfo"], default=str), flush=True)
     if a.lobo is not None:

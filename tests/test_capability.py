@@ -78,8 +78,9 @@ def synthetic(seed: int = 1, n_models: int = 30, n_bench: int = 6):
     c = np.array([0.25, 0.0, 0.5, 0.0, 0.25, 0.0])[:n_bench]
     mu = c + (1 - c) / (1 + np.exp(-a * (theta[:, None] - b)))
     y = rng.beta(mu * 100, (1 - mu) * 100)
+    dates = pd.date_range("2023-01-01", periods=n_models, freq="MS")  # later models are more capable
     rows = [
-        {"model": f"m{i:02d}", "benchmark": f"b{j}", "score": y[i, j], "floor": c[j]}
+        {"model": f"m{i:02d}", "benchmark": f"b{j}", "score": y[i, j], "floor": c[j], "date": dates[i]}
         for i in range(n_models)
         for j in range(n_bench)
     ]
@@ -87,16 +88,18 @@ def synthetic(seed: int = 1, n_models: int = 30, n_bench: int = 6):
 
 
 @pytest.fixture(scope="module")
-def recovered():
-    from scaling.analysis.capability import fit_index
+def future():
+    """Leave-future-out on synthetic data: the last 10 of 30 models show half their scores."""
+    from scaling.analysis.capability_checks import leave_future_out
 
     df, theta, a, b = synthetic()
-    fit = fit_index(df, anchors=None, num_warmup=300, num_samples=300, num_chains=2, seed=0, gate="off")
-    return fit, theta, a, b
+    kw = dict(anchors=None, num_warmup=300, num_samples=300, num_chains=2, gate="off")
+    scores, table, fit = leave_future_out(df, "2024-09-01", reveal=0.5, seed=0, **kw)
+    return scores, table, fit, theta, a, b
 
 
-def test_index_recovers_known_capabilities_and_difficulties(recovered):
-    fit, theta, a, b = recovered
+def test_index_recovers_known_capabilities_and_difficulties(future):
+    _, _, fit, theta, a, b = future
     post = fit["posterior"]
     assert set(post["theta"].dims) == {"chain", "draw", "model"} and post["b"].dims[-1] == "benchmark"
     q = post["theta"].quantile([0.025, 0.5, 0.975], dim=("chain", "draw")).values
@@ -144,3 +147,27 @@ def test_index_agrees_with_published_eci(hub_fit):
     for model, value in ECI_ANCHORS:
         assert float(theta.sel(model=model).std()) == 0.0 and float(theta.sel(model=model).mean()) == value
     assert {"median", "eci", "mapped", "difference"} <= set(cmp.columns)
+
+
+def test_leave_future_out_intervals_cover_the_hidden_scores(future):
+    scores, table, fit, *_ = future
+    assert scores["n"] == len(table) == fit.attrs["n_heldout"] >= 25
+    assert set(table["model"]) <= {f"m{i:02d}" for i in range(20, 30)}  # only later models are hidden
+    # 30 hidden scores of the most capable models (extrapolation in theta): the binomial sd of a
+    # 95% coverage is 0.04; seen 0.80 here (under-coverage near saturation, reported in bench/capability.md)
+    assert scores["coverage_95"] >= 0.75 and 0.3 <= scores["coverage_50"] <= 0.8
+    assert 0 < scores["crps"] < 0.08
+    assert (table["lo95"] <= table["median"]).all() and (table["median"] <= table["hi95"]).all()
+
+
+def test_capability_figures_and_benchmark_table(future):
+    from scaling.plots import benchmark_table, plot_benchmark_curves, plot_capability_dates
+
+    fit = future[2]
+    fig = plot_benchmark_curves(fit)
+    assert len(fig.axes) == 6 and all(len(ax.collections) >= 2 for ax in fig.axes)
+    assert len(plot_capability_dates(fit, label=["m29"]).axes) == 1
+    tab = benchmark_table(fit)
+    assert list(tab.index) == list(tab.sort_values("b").index) and (tab["a_lo"] > 0).all()
+    with pytest.raises(ValueError, match="not in the fit"):
+        plot_benchmark_curves(fit, ["nope"])

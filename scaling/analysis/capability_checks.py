@@ -50,11 +50,11 @@ def _scores(rows: pd.DataFrame, draws: np.ndarray) -> dict[str, float]:
 
 def leave_future_out(
     table: pd.DataFrame, cutoff: str, *, reveal: float = 0.5, seed: int = 0, **fit_kw: Any
-) -> tuple[dict[str, float], pd.DataFrame]:
+) -> tuple[dict[str, float], pd.DataFrame, Any]:
     """Fit before ``cutoff`` (plus a share of each later model's scores), predict the rest.
 
     Later models with a single score are predicted from none of their own scores (theta from its
-    population prior): they are reported with ``revealed = 0``. Returns (scores, per-row table).
+    population prior): they are reported with ``revealed = 0``. Returns (scores, per-row table, fit).
     """
     df = long_table(table)
     if df["date"].isna().any():
@@ -77,7 +77,7 @@ def leave_future_out(
     fit = fit_index(df, holdout=hide, seed=seed, **fit_kw)
     rows, draws = predict_scores(fit, seed=seed)
     rows["revealed"] = rows["model"].map(revealed)
-    return _scores(rows, draws), prediction_table(rows, draws)
+    return _scores(rows, draws), prediction_table(rows, draws), fit
 
 
 def _shown(df: pd.DataFrame, bench: str, k: int) -> np.ndarray:
