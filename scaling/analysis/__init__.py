@@ -2,6 +2,8 @@
 verdict, extrapolation backtests and forecasts."""
 
 from scaling.analysis.backtesting import backtest
+from scaling.analysis.capability import compare_eci, fit_index, index_diagnosis, predict_scores
+from scaling.analysis.capability_checks import leave_future_out, leave_one_benchmark_out
 from scaling.analysis.comparison import compare
 from scaling.analysis.diagnostics import diagnose
 from scaling.analysis.diminishing import marginal_returns, returns
@@ -11,6 +13,12 @@ from scaling.analysis.tables import summary
 
 __all__ = [
     "backtest",
+    "compare_eci",
+    "fit_index",
+    "index_diagnosis",
+    "leave_future_out",
+    "leave_one_benchmark_out",
+    "predict_scores",
     "compare",
     "compose",
     "crossing",

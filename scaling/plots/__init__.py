@@ -9,6 +9,7 @@ the fleet under one policy).
 """
 
 from scaling.plots.base import DPI, PALETTE, SIZES, save_figure, tick_label
+from scaling.plots.capability import benchmark_table, plot_benchmark_curves, plot_capability_dates
 from scaling.plots.comparison import plot_comparison, plot_elasticity
 from scaling.plots.fit import draw_fit, fit_curves, plot_fit
 from scaling.plots.fleet import plot_fleet_fan, plot_risk_growth
@@ -19,6 +20,9 @@ __all__ = [
     "DPI",
     "PALETTE",
     "SIZES",
+    "benchmark_table",
+    "plot_benchmark_curves",
+    "plot_capability_dates",
     "draw_fit",
     "fit_curves",
     "plot_can_pay",
