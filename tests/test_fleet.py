@@ -255,7 +255,7 @@ def test_fleet_spec_errors_name_the_key_and_file(tmp_path, text, match):
 
 def test_fleet_spec_defaults(tmp_path):
     from scaling.studies import load_spec
-    from scaling.studies.spec import fleet_assumptions
+    from scaling.studies.spec_tables import fleet_assumptions
 
     (tmp_path / "s.toml").write_text(SPEC + "[fleet]\nyears = 4\nvendor_financing = 10e9\n")
     spec = load_spec(tmp_path / "s.toml")

@@ -252,7 +252,7 @@ def test_forecast_and_crossing_say_unreliable_without_dates(trend_data):
 
 def test_dates_round_trip_and_the_year_column_matches_the_date():
     dates = ["2025-08-07", "2024-02-29", "2023-12-31", "2026-01-01", "2027-07-16"]
-    assert [fc._as_date(y) for y in fc.years(dates)] == dates
+    assert [fc.as_date(y) for y in fc.years(dates)] == dates
     grid = np.array([2027.0, 2028.0])
     c = fc.crossing(np.array([[0.0, 1.0]]), grid, 0.5372)
     row = c.table.iloc[0]

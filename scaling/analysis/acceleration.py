@@ -49,7 +49,7 @@ class Acceleration:
 
 def accelerated(fit: xr.DataTree, *, rope: float = 0.1, prob: float = 0.9) -> Acceleration:
     """Verdict on acceleration from a ``broken_exponential_trend`` fit (see module doc)."""
-    from scaling.analysis.forecasting import _as_date
+    from scaling.analysis.crossings import as_date
 
     if not 0 < prob < 1 or rope < 0:
         raise ScalingError(f"accelerated needs 0 < prob < 1 and rope >= 0. Got prob={prob!r}, rope={rope!r}.")
@@ -83,8 +83,8 @@ def accelerated(fit: xr.DataTree, *, rope: float = 0.1, prob: float = 0.9) -> Ac
     }
     text = (
         f"{category}: P(growth after the break > {1 + rope:g}x growth before) = {p_acc:.2f}, "
-        f"P(< {1 - rope:g}x) = {p_slow:.2f}, P(within {rope:.0%}) = {p_same:.2f}. Break {_as_date(br[1])} "
-        f"(90%: {_as_date(br[0])} to {_as_date(br[2])}); doubling time {days['before'][1]:.0f} days before, "
+        f"P(< {1 - rope:g}x) = {p_slow:.2f}, P(within {rope:.0%}) = {p_same:.2f}. Break {as_date(br[1])} "
+        f"(90%: {as_date(br[0])} to {as_date(br[2])}); doubling time {days['before'][1]:.0f} days before, "
         f"{days['after'][1]:.0f} days after."
     )
     return Acceleration(category, text, p_acc, p_slow, p_same, br, days)

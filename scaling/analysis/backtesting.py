@@ -58,9 +58,9 @@ class Backtest:
     observed: dict[float, np.ndarray] = field(default_factory=dict)  # test y per cutoff (order of predictions)
 
     def __str__(self) -> str:
-        from scaling.analysis.forecasting import _as_date
+        from scaling.analysis.crossings import as_date
 
-        cutoff = (lambda v: _as_date(v)) if self.date_split else (lambda v: f"{v:.3g}")
+        cutoff = (lambda v: as_date(v)) if self.date_split else (lambda v: f"{v:.3g}")
         return self.table.to_string(
             index=False, float_format=lambda v: f"{v:.3g}", formatters={"cutoff": cutoff} if len(self.table) else None
         )

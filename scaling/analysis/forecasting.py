@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from scaling.analysis.crossings import Crossing, as_date, crossing
 from scaling.analysis.prediction import model_from_fit, observe, outputs_paired, predict
 from scaling.checks import check_finite
 from scaling.data.preparation import as_frame
@@ -51,9 +52,6 @@ from scaling.data.tables import to_decimal_year
 from scaling.errors import ScalingError
 
 SHAPES = ("exponential_trend", "quadratic_trend", "logistic_trend")
-
-
-QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
 
 def frontier(
@@ -134,122 +132,6 @@ def compose(
     u = {law.inputs[0].name: np.log10(compute_draws) - c}
     out = np.asarray(outputs_paired(law)(th, u), dtype=np.float64)
     return observe(capability_fit, out, kind, rng, pick=pick)
-
-
-@dataclass
-class Crossing:
-    """When does capability reach ``threshold``? Per-draw first crossing dates.
-
-    ``question`` names what was timed (the trend's mean curve, or the first released model);
-    ``unreliable`` holds the reason when the fits behind it failed the diagnostics gate,
-    in which case the table gives no dates.
-    """
-
-    threshold: float
-    horizon: float
-    dates: np.ndarray  # decimal year per draw, NaN when not reached by the horizon
-    p_never: float
-    already: float
-    compute: np.ndarray | None = None
-    table: pd.DataFrame = field(default_factory=pd.DataFrame)
-    question: str = "when do the trajectories reach the threshold"
-    unreliable: str | None = None
-
-    def __str__(self) -> str:
-        if self.unreliable:
-            return f"{self.question}: unreliable ({self.unreliable}); no dates given"
-        return self.table.to_string(index=False)
-
-
-def crossing(
-    draws: np.ndarray,
-    grid_years: np.ndarray,
-    threshold: float,
-    *,
-    direction: str = "up",
-    compute_draws: np.ndarray | None = None,
-    quantiles: Sequence[float] = QUANTILES,
-    question: str = "when do the trajectories reach the threshold",
-    unreliable: str | None = None,
-) -> Crossing:
-    """First date each trajectory draw reaches ``threshold`` (linear interpolation on the grid).
-
-    Parameters
-    ----------
-    draws : (sample, date) trajectories, e.g. from :func:`trend_draws` or :func:`compose`
-        (mean curves time the trend; predictive draws time the first observation to reach X).
-    grid_years : decimal years of the date axis (increasing); the last one is the horizon.
-    direction : ``"up"`` (capability rising to the threshold) or ``"down"`` (loss falling to it).
-    compute_draws : optional (sample, date) compute trajectories: the compute at the crossing is reported.
-    question, unreliable : labels; with ``unreliable`` (a reason) the table gives no dates.
-
-    Returns
-    -------
-    Crossing with per-draw ``dates`` (NaN: not reached by the horizon), ``p_never``,
-    ``already`` (share of draws past the threshold at the first date) and a quantile ``table``
-    (``year`` rounded to 2 decimals beside the ISO ``date``).
-    """
-    if direction not in ("up", "down"):
-        raise ScalingError(f"The 'direction' parameter of crossing must be 'up' or 'down'. Got {direction!r}.")
-    draws = np.asarray(draws, dtype=np.float64)
-    if np.isnan(draws).any():
-        raise ScalingError("crossing got NaN trajectory draws; they cannot be ordered against the threshold.")
-    v = draws if direction == "up" else -draws
-    thr = threshold if direction == "up" else -threshold
-    above = v >= thr
-    hit = above.any(axis=1)
-    first = np.argmax(above, axis=1)
-    dates = np.full(v.shape[0], np.nan)
-    comp = None if compute_draws is None else np.full(v.shape[0], np.nan)
-    for i in np.flatnonzero(hit):
-        j = first[i]
-        if j == 0:
-            dates[i] = grid_years[0]
-            frac = 0.0
-        else:
-            lo, hi = v[i, j - 1], v[i, j]
-            frac = (thr - lo) / (hi - lo) if np.isfinite(hi - lo) and hi != lo else 0.0
-            dates[i] = grid_years[j - 1] + frac * (grid_years[j] - grid_years[j - 1])
-        if comp is not None:
-            a, b = compute_draws[i, max(j - 1, 0)], compute_draws[i, j]
-            comp[i] = np.exp(np.log(a) + frac * (np.log(b) - np.log(a)))
-    p_never = float(np.mean(~hit))
-    horizon = float(grid_years[-1])
-    rows = []
-    for q in quantiles:
-        # quantiles over all draws, with "never" draws placed beyond the horizon
-        value = np.quantile(np.where(np.isnan(dates), np.inf, dates), q)
-        if unreliable:
-            row = {"quantile": q, "year": np.nan, "date": "unreliable"}
-        else:
-            row = {
-                "quantile": q,
-                "year": round(float(value), 2) if np.isfinite(value) else np.nan,
-                "date": _as_date(value) if np.isfinite(value) else f"not by {_as_date(horizon)}",
-            }
-        if comp is not None:
-            cq = np.quantile(np.where(np.isnan(comp), np.inf, comp), q)
-            row["compute"] = cq if np.isfinite(cq) and not unreliable else np.nan
-        rows.append(row)
-    return Crossing(
-        float(threshold),
-        horizon,
-        dates,
-        p_never,
-        float(np.mean(above[:, 0])),
-        comp,
-        pd.DataFrame(rows),
-        question,
-        unreliable,
-    )
-
-
-def _as_date(year: float) -> str:
-    """Decimal year -> ISO date, rounded to the nearest day (inverse of ``to_decimal_year``)."""
-    y = int(np.floor(year))
-    start = pd.Timestamp(f"{y}-01-01")
-    days = (pd.Timestamp(f"{y + 1}-01-01") - start).days
-    return (start + pd.Timedelta(days=round((year - y) * days))).strftime("%Y-%m-%d")
 
 
 @dataclass
@@ -365,7 +247,7 @@ def forecast(
     t0 = float(t_obs.max()) if start is None else float(years([start])[0])
     t1 = float(years([horizon])[0])
     if t1 <= t0:
-        raise ScalingError(f"horizon {horizon!r} must be after the start of the forecast ({_as_date(t0)}).")
+        raise ScalingError(f"horizon {horizon!r} must be after the start of the forecast ({as_date(t0)}).")
     grid = np.linspace(t0, t1, max(int((t1 - t0) * n_grid_per_year), 2) + 1)
     span = float(t_obs.max() - t_obs.min())
     rate = float(np.clip((len(t_obs) - 1) / span if span > 0 else 1.0, 1.0, n_grid_per_year))
@@ -380,12 +262,12 @@ def forecast(
     stacked_mean = np.concatenate([mean[s][i] for s, i in mix])
     n_points = int(fits[shapes[0]]["constant_data"]["n_points"])
     assumptions = [
-        f"data: {n_points} rows of {y} against {x}, {_as_date(float(t_obs.min()))} to {_as_date(float(t_obs.max()))}"
+        f"data: {n_points} rows of {y} against {x}, {as_date(float(t_obs.min()))} to {as_date(float(t_obs.max()))}"
         + (f" (where {where})" if where else ""),
         f"shape weights ({validation_used.split(' (')[0]}): " + ", ".join(f"{s} {w:.2f}" for s, w in weights.items()),
         *([f"validation: {validation_used}"] if " (" in validation_used else []),
         f"predictive forecast (trend uncertainty plus the scatter of individual models about it) from "
-        f"{_as_date(t0)} to {_as_date(t1)}; the trend's mean curve is given beside it",
+        f"{as_date(t0)} to {as_date(t1)}; the trend's mean curve is given beside it",
         *notes,
     ]
     if unreliable:

@@ -48,7 +48,8 @@ from scaling.checks import check_int
 from scaling.data.preparation import Prepared, prepare
 from scaling.errors import DataError, ScalingError
 from scaling.infer import devices
-from scaling.infer.bayes import batch_inputs, fit_prepared, fit_spec, pad_length, progress_bar
+from scaling.infer.batching import batch_inputs, fit_spec, pad_length, progress_bar
+from scaling.infer.bayes import fit_prepared
 from scaling.models.law import Law
 from scaling.models.model import Model
 from scaling.provenance import canonical_json, root_attrs, spec_id

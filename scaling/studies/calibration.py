@@ -96,9 +96,9 @@ def calibration_section(spec: dict[str, Any], main: Any, tmp: Path) -> tuple[str
     cols = ["cutoff", "method", "n_train", "n_test", "coverage_50", "coverage_80", "coverage_95", "crps", "status"]
     table = bt.table[[c for c in cols if c in bt.table.columns]].copy()
     if bt.date_split or _is_year_axis(main):
-        from scaling.analysis.forecasting import _as_date
+        from scaling.analysis.crossings import as_date
 
-        table["cutoff"] = [_as_date(c) for c in table["cutoff"]]
+        table["cutoff"] = [as_date(c) for c in table["cutoff"]]
     unit = "log10 units of y" if log10 else "units of y"
     body = (
         report.paragraph(

@@ -153,7 +153,7 @@ def _plan_study(spec: dict[str, Any], fits: dict[str, Any], common: dict[str, An
     )
     if fl:
         from scaling.planning.policies import plan_policies
-        from scaling.studies.spec import fleet_assumptions
+        from scaling.studies.spec_tables import fleet_assumptions
 
         tree = plan_policies(
             r, assumptions=fleet_assumptions(spec), chosen=(fl["policy"], fl["knob"]), years=fl["years"]
