@@ -9,11 +9,13 @@ plots -> studies (specs, runner, report). ``import scaling`` changes no JAX sett
 
 from scaling import analysis, data, infer, models, planning, plots, studies
 from scaling.analysis import (
+    accelerated,
     backtest,
     compare,
     compose,
     crossing,
     diagnose,
+    fit_index,
     forecast,
     frontier,
     marginal_returns,
@@ -62,6 +64,8 @@ from scaling.studies import load_spec, run_spec
 __version__ = "0.2.0"
 
 __all__ = [
+    "accelerated",
+    "fit_index",
     "LAWS",
     "LIKELIHOODS",
     "DataError",
