@@ -43,7 +43,9 @@ from scaling.models import (
 )
 from scaling.planning import plan, run_plan
 from scaling.plots import (
+    plot_benchmark_curves,
     plot_can_pay,
+    plot_capability_dates,
     plot_comparison,
     plot_cone,
     plot_elasticity,
@@ -104,7 +106,9 @@ __all__ = [
     "models",
     "plan",
     "planning",
+    "plot_benchmark_curves",
     "plot_can_pay",
+    "plot_capability_dates",
     "plot_comparison",
     "plot_cone",
     "plot_elasticity",

@@ -160,13 +160,17 @@ def test_leave_future_out_intervals_cover_the_hidden_scores(future):
     assert (table["lo95"] <= table["median"]).all() and (table["median"] <= table["hi95"]).all()
 
 
-def test_capability_figures_and_benchmark_table(future):
-    from scaling.plots import benchmark_table, plot_benchmark_curves, plot_capability_dates
+def test_capability_figures_and_benchmark_table(future, tmp_path):
+    from scaling import plots
+    from scaling.plots import benchmark_table, plot_benchmark_curves
 
     fit = future[2]
-    fig = plot_benchmark_curves(fit)
+    fig = plots.plot_benchmark_curves(fit)
     assert len(fig.axes) == 6 and all(len(ax.collections) >= 2 for ax in fig.axes)
-    assert len(plot_capability_dates(fit, label=["m29"]).axes) == 1
+    dates = plots.plot_capability_dates(fit, label=["m29"])
+    assert len(dates.axes) == 1
+    for name, figure in (("curves", fig), ("dates", dates)):
+        assert all(f.endswith(".png") for f in plots.save_figure(figure, tmp_path / name))
     tab = benchmark_table(fit)
     assert list(tab.index) == list(tab.sort_values("b").index) and (tab["a_lo"] > 0).all()
     with pytest.raises(ValueError, match="not in the fit"):

@@ -28,6 +28,7 @@ def test_registry_and_options():
         "chinchilla",
         "broken_power_law",
         "logistic",
+        "broken_exponential_trend",
         "exponential_trend",
         "quadratic_trend",
         "logistic_trend",

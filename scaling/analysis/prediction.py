@@ -116,8 +116,8 @@ def predict(
     check : warn (``UserWarning``) when the fit fails :func:`scaling.diagnose`.
     in_group : for a partially pooled fit, the group (e.g. a model family) to predict for: its own
         parameter draws if the fit has it, else (a group not seen, or None) draws from the population,
-        ``p + p_sd z`` with ``z ~ Normal(0, 1)`` per draw (seeded by ``seed``).
-    For laws with effective compute, ``x`` includes the date: ``{"x": flop, "t": dates}``.
+        ``p + p_sd z`` with ``z ~ Normal(0, 1)`` per draw (seeded by ``seed``). For laws with
+        effective compute, ``x`` includes the date: ``{"x": flop, "t": dates}``.
 
     Returns
     -------

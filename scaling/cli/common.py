@@ -53,7 +53,7 @@ def columns(text: str) -> list[str]:
 
 def say_error(message: str) -> None:
     """Print ``error: message`` (the message literally) on stderr."""
-    err.print(Text.assemble(("error:", "red"), " ", str(message)))
+    err.print(Text.assemble(("error:", "red"), " ", str(message)), soft_wrap=True)  # no line breaks inside paths
 
 
 @contextmanager

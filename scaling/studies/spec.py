@@ -227,6 +227,6 @@ def _check_values(spec: dict[str, Any], where: str) -> None:
     extend = spec.get("outputs", {}).get("extend")
     if extend is not None and not (math.isfinite(extend) and extend >= 0):
         raise bad("[outputs] extend", "a finite number >= 0 (decades or years to extrapolate)", extend)
-    for k, v in spec.get("plan", {}).items():
-        if isinstance(v, float) and not math.isfinite(v):
+    for k, v in spec.get("plan", {}).items():  # gross_margin has its own rule, which says more
+        if k != "gross_margin" and isinstance(v, float) and not math.isfinite(v):
             raise bad(f"[plan] {k}", "a finite number", v)
