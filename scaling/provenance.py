@@ -34,7 +34,7 @@ def spec_id(spec: dict[str, Any]) -> str:
 def root_attrs(spec: dict[str, Any], problems: list[Any], seed: int, *, single: bool) -> dict[str, Any]:
     """Root attrs of a fit (netCDF-safe: strings and numbers only).
 
-    ``problems`` are the :class:`scaling.data.Prepared` inputs: their data hashes,
+    ``problems`` are the :class:`scaling.data.preparation.Prepared` inputs: their data hashes,
     excluded rows and notices (unit conversions, duplicates) are recorded, one value for a
     ``single`` fit, else a JSON list with one entry per problem (also for a batch of one).
     """

@@ -61,7 +61,7 @@ def compare(
 ) -> Comparison:
     """Compare fits of different laws to the same data by PSIS-LOO.
 
-    Every fit must pass :func:`scaling.diagnostics.diagnose` (``gate=True``);
+    Every fit must pass :func:`scaling.analysis.diagnostics.diagnose` (``gate=True``);
     otherwise the result is ``"unreliable"`` with the reasons and no numbers.
     Points with Pareto k > ``k_threshold`` are listed by data row: their LOO
     estimate is unreliable, and so is an elpd difference that hinges on them.

@@ -78,7 +78,7 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-#: ``--device`` of the fitting commands (validated by the library: see :func:`scaling.devices.platform`).
+#: ``--device`` of the fitting commands (validated by the library: see :func:`scaling.infer.devices.platform`).
 DeviceOption = Annotated[
     str, typer.Option(help="auto (small fits on the CPU, large batches on a GPU when there is one), cpu, accelerator.")
 ]

@@ -1,8 +1,4 @@
-"""Command-line interface: a thin layer over library calls.
-
-Exit codes: 0 ok; 2 invalid input (the message names file, row and column).
-Heavy libraries (JAX, numpyro, ArviZ) are imported inside commands only.
-"""
+"""``scaling datasets list | show | fetch``: the shipped tables and the registry of public datasets."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Command-line interface: a thin layer over library calls.
-
-Exit codes: 0 ok; 2 invalid input (the message names file, row and column).
-Heavy libraries (JAX, numpyro, ArviZ) are imported inside commands only.
-"""
+"""The fitting commands: ``scaling fit``, ``fit-many``, ``run``, ``laws``, ``check``, ``compare`` and
+``returns``."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Command-line interface: a thin layer over library calls.
-
-Exit codes: 0 ok; 2 invalid input (the message names file, row and column).
-Heavy libraries (JAX, numpyro, ArviZ) are imported inside commands only.
-"""
+"""The forecasting and planning commands: ``scaling backtest``, ``forecast`` and ``plan``."""
 
 from __future__ import annotations
 

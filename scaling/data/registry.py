@@ -6,7 +6,7 @@ pinned upstream URL (see :mod:`scaling.data.download`: the upstream file at a fi
 checked against its sha256). Documented derivations and subsets (:mod:`scaling.data.upstream`)
 turn the upstream file into the source table; columns are then renamed and scaled to our schema
 (:data:`SCHEMA`) and checked with the same rules as :func:`scaling.data.prepare`: the first bad
-value raises a :class:`~scaling.data.DataError` naming file, row, column, rule and fix. Missing
+value raises a :class:`~scaling.errors.DataError` naming file, row, column, rule and fix. Missing
 values are allowed here (they are excluded, with a report, only when a fit needs that column).
 """
 

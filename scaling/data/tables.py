@@ -1,12 +1,8 @@
-"""Load and validate data for a law: every error names file, row and column.
+"""Reading and checking tables: CSVs with 1-based row labels, numbers, dates (ISO or decimal years),
+units and scores, each error naming the file, row and column and saying what to do.
 
-Rows are never dropped silently. Missing values raise unless ``dropna=True``;
-then each excluded row is reported (a warning, and the fit's
-``excluded_rows`` attribute) with the reason.
-
-Row numbers in messages: for files, ``row 1`` is the first data row (the line
-after the header, so ``row k`` is line ``k + 1``); for DataFrames, the index label.
-"""
+Row numbers in messages: for files, ``row 1`` is the first data row (the line after the header,
+so ``row k`` is line ``k + 1``); for DataFrames, the index label."""
 
 from __future__ import annotations
 

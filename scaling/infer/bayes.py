@@ -1,6 +1,6 @@
 """Bayesian fits: :func:`fit` (one dataset) and :func:`fit_many` (many at once).
 
-Both run the same compiled NUTS engine (:mod:`scaling.engine`) and return an
+Both run the same compiled NUTS engine (:mod:`scaling.infer.engine`) and return an
 :class:`xarray.DataTree` with groups ``posterior``, ``sample_stats``,
 ``log_likelihood``, ``posterior_predictive``, ``observed_data`` and
 ``constant_data``; root attrs carry the spec (JSON), its id, the data hash,
@@ -183,7 +183,7 @@ def fit(
     Parameters
     ----------
     data : DataFrame, CSV path or dict of arrays.
-    law : law name (see :data:`scaling.laws.LAWS`) or :class:`~scaling.laws.Law`.
+    law : law name (see :data:`scaling.models.laws.LAWS`) or :class:`~scaling.models.law.Law`.
     x : input column(s), in the order of ``law.inputs`` (chinchilla: N then D).
     y : observed column (loss, score as a fraction, horizon, ...).
     likelihood : ``lognormal``, ``studentt``, ``normal``, ``beta`` or ``binomial``;
@@ -213,10 +213,10 @@ def fit(
         the higher acceptance target keeps its larger steps free of divergences there.
         ``dense_mass=False, target_accept=0.8`` gives numpyro's defaults.
     seed, rng_key : the same seed (or key) gives the same result.
-    batch_mode : ``"auto"``, ``"vmap"`` or ``"map"`` (see :mod:`scaling.engine`).
+    batch_mode : ``"auto"``, ``"vmap"`` or ``"map"`` (see :mod:`scaling.infer.engine`).
     device : ``"auto"`` (default): small batches of runs (this fit's chains, a few problems) on
         the CPU, which finishes them sooner, large ones on the accelerator when JAX has one
-        (:func:`scaling.devices.platform`); ``"cpu"`` or ``"accelerator"`` to choose.
+        (:func:`scaling.infer.devices.platform`); ``"cpu"`` or ``"accelerator"`` to choose.
     progress : show a progress bar (default: when stderr is a terminal).
 
     Returns

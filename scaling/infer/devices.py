@@ -1,7 +1,7 @@
 """Where a batch of independent runs goes (``device="auto" | "cpu" | "accelerator"``) and the
 devices its parallel shares run on.
 
-Shared by the NUTS engine (:mod:`scaling.engine`) and the point fits (:mod:`scaling.point`);
+Shared by the NUTS engine (:mod:`scaling.infer.engine`) and the point fits (:mod:`scaling.point`);
 it imports JAX only (no numpyro), so a point fit does not pay for importing the sampler.
 """
 
@@ -24,7 +24,7 @@ from scaling.errors import ScalingError
 CPU_RUNS_PER_DEVICE = 16
 
 
-#: The values of the ``device`` parameter of :func:`scaling.engine.run` (and of ``fit``, ``fit_many``, ``fit_point``).
+#: The values of the ``device`` parameter of :func:`scaling.infer.engine.run` (and of ``fit``, ``fit_point``).
 DEVICES = ("auto", "cpu", "accelerator")
 
 

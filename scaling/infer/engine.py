@@ -2,8 +2,8 @@
 
 numpyro's functional ``hmc(potential_fn_gen=..., algo="NUTS")`` kernel is jitted
 **once** per (model, sampler settings) and mapped over a flat batch of
-``problem x chain`` runs. Where the batch runs is chosen by its size (:func:`scaling.devices.platform`,
-``device="auto"``): on a machine with a GPU, a batch of at most :data:`~scaling.devices.CPU_RUNS_PER_DEVICE`
+``problem x chain`` runs. Where the batch runs is chosen by its size (:func:`scaling.infer.devices.platform`,
+``device="auto"``): on a machine with a GPU, a batch of at most :data:`~scaling.infer.devices.CPU_RUNS_PER_DEVICE`
 runs per CPU device (a single fit, a few problems) runs on the CPU, which finishes it
 sooner, and larger batches on the GPU. How the batch is mapped is chosen per device:
 
@@ -11,7 +11,7 @@ sooner, and larger batches on the GPU. How the batch is mapped is chosen per dev
 * ``"map"`` (default on CPU): ``jax.lax.map`` runs them one after another in one
   compiled program, so no run waits for the longest NUTS tree of another.
 
-The runs are dealt into equal shares (:func:`scaling.devices.local_devices`; share i takes runs i, i + n,
+The runs are dealt into equal shares (:func:`scaling.infer.devices.local_devices`; share i takes runs i, i + n,
 ..., so the problems' chains are spread over the shares and the shares finish together),
 each sampled by its own thread: one share per GPU, so a multi-GPU machine is used with no
 change to user code; on CPU, one share per CPU device JAX was given (``JAX_NUM_CPU_DEVICES``,
@@ -303,7 +303,7 @@ def run(
 ) -> dict[str, np.ndarray]:
     """Sample a flat batch of runs; ``data`` leaves and ``keys`` have a leading batch axis.
 
-    ``device`` picks the platform (:func:`scaling.devices.platform`: small batches on the CPU, large ones on
+    ``device`` picks the platform (:func:`scaling.infer.devices.platform`: small batches on the CPU, large ones on
     an accelerator when there is one); ``batch_mode="auto"`` then maps the runs as suits it.
 
     Returns numpy arrays with leading ``(run, draw)`` axes: every posterior site

@@ -1,22 +1,10 @@
-"""Point fits: Huber loss, optax L-BFGS, multi-start and bootstrap in one compiled call.
+"""The compiled pieces of the point fits (:func:`scaling.fit_point`): the Huber objective, the
+slot-scheduled L-BFGS solver (optax), the start screening and the unconstrained transforms.
 
-The objective is the Epoch/Hoffmann one, **summed** (not averaged) over points::
-
-    loss(theta) = sum_i w_i * huber_delta(r_i),
-    r_i = log(y_i / y_scale) - fn(u_i, theta)   (positive laws: residual of log y)
-    r_i = y_i - fn(u_i, theta)                  (bounded laws: residual of the score)
-    huber_delta(r) = r^2 / 2 if |r| <= delta else delta (|r| - delta / 2)
-
-``w_i`` are bootstrap counts (all 1 for the fit to the data). Each start is
-solved by ``optax.lbfgs`` until the gradient norm is below ``tol`` or
-``max_iter``. With many starts, the objective is first evaluated at all of them in
-one vectorised call and only the best ``polish_starts`` are optimised; parameters
-with a constrained prior support are optimised in numpyro's unconstrained space.
-All ``replicate x start`` problems run in one jitted program, in float64:
-``slots`` problems step in lock-step and a slot whose problem converges takes the
-next one, so finished problems never wait for the slowest. Each program is jitted once per law and
-settings (and compiled once per padded shape).
-"""
+Objective (Hoffmann et al. 2022; Besiroglu et al. 2024), summed over points:
+``loss(theta) = sum_i w_i huber_delta(r_i)``, ``r_i = log(y_i / y_scale) - fn(u_i, theta)`` for
+positive laws (``y_i - fn`` for scores), ``huber_delta(r) = r^2 / 2`` if ``|r| <= delta`` else
+``delta (|r| - delta / 2)``; ``w_i`` are bootstrap counts."""
 
 from __future__ import annotations
 

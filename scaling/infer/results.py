@@ -1,11 +1,7 @@
-"""Bayesian fits: :func:`fit` (one dataset) and :func:`fit_many` (many at once).
-
-Both run the same compiled NUTS engine (:mod:`scaling.engine`) and return an
-:class:`xarray.DataTree` with groups ``posterior``, ``sample_stats``,
-``log_likelihood``, ``posterior_predictive``, ``observed_data`` and
-``constant_data``; root attrs carry the spec (JSON), its id, the data hash,
-library versions and the seed. ``fit_many`` adds a trailing ``problem`` dim.
-"""
+"""Fits as DataTrees: the engine's arrays assembled into the ArviZ groups (``posterior``,
+``sample_stats``, ``log_likelihood``, ``posterior_predictive``, ``observed_data``,
+``constant_data``) with the spec in the root attrs, and :func:`select_problem` (one problem of a
+``fit_many`` result as a single fit)."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def scaling_model(
 
     Parameters
     ----------
-    u : centred, transformed inputs per law input (see :mod:`scaling.laws`), shape (point,).
+    u : centred, transformed inputs per law input (see :mod:`scaling.models.laws`), shape (point,).
     y : observations in the data's units (fractions for binomial), or None to predict.
     center, y_scale : the normalisation, used for the papers' parameters
         (recorded as deterministic sites) and the likelihood's scale.

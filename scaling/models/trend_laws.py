@@ -1,24 +1,6 @@
-"""Scaling laws: pure JAX functional forms plus parameter specs.
-
-Every law is written for **one problem and one parameter draw**: ``fn(u, theta)``
-takes a dict of 1-D input arrays ``u`` and a dict of scalar parameters ``theta``
-and returns one prediction per point. Batching over draws or problems is added
-by ``jax.vmap``.
-
-Geometry. Laws see *normalised* inputs and outputs so that one set of default
-priors works for FLOP counts of 1e18 and 1e26 alike:
-
-* inputs with ``transform="log10"`` enter as ``u = log10(x) - c`` (decades from
-  the data's centre ``c``, the mean of ``log10(x)``); ``transform="year"``
-  enters as ``u = year - c`` (years, decimal);
-* positive outputs are modelled relative to ``y_scale`` (the geometric mean of
-  ``y``), and amplitudes are log-scale: ``fn`` returns ``log(mu / y_scale)``
-  (``log_output=True``). Bounded laws (scores in [0, 1]) return ``mu`` itself.
-
-The parameters in the papers' conventions are recovered by ``law.physical``
-(stored as deterministic sites, so they appear in every posterior) and mapped
-back by ``law.from_physical``. Each law's docstring gives the mapping.
-"""
+"""Laws of date: exponential, quadratic (super-exponential or slowing), logistic (saturating) and
+broken exponential trends. ``t`` is the date as a decimal year, centred at the data's mean year;
+growth rates are in nats per year, ``doubling_time_days = 365.25 ln 2 / g``."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ end: capability draws -> revenue draws -> affordable compute.
 
 Revenue mapping. Log revenue is linear in log capability,
 ``ln R = ln R0 + b ln(cap / cap0)``: each doubling of capability multiplies
-revenue by ``2^b``. It is a :func:`~scaling.laws.power_law` of revenue against
+revenue by ``2^b``. It is a :func:`~scaling.models.compute_laws.power_law` of revenue against
 capability (``b = -alpha``), fitted with NUTS to a revenue history against the
 frontier capability at the same dates (:func:`fit_revenue_mapping`), or set by the
 user as scenario parameters (:func:`scenario_revenue`). Its residual scatter ``sigma`` is part of the cone.

@@ -1,32 +1,6 @@
-"""From capability to revenue and compute commitments: the cone of uncertainty.
-
-Every function takes and returns posterior **draws**, so uncertainty flows end to
-end: capability draws -> revenue draws -> affordable compute.
-
-Revenue mapping. Log revenue is linear in log capability,
-``ln R = ln R0 + b ln(cap / cap0)``: each doubling of capability multiplies
-revenue by ``2^b``. It is a :func:`~scaling.laws.power_law` of revenue against
-capability (``b = -alpha``), fitted with NUTS to a revenue history against the
-frontier capability at the same dates (:func:`fit_revenue_mapping`), or set by the
-user as scenario parameters (:func:`scenario_revenue`). Its residual scatter ``sigma`` is part of the cone.
-
-Affordability. With gross margin ``g`` (revenue minus cost of revenue, over
-revenue) and compute's share ``s`` of the cost of revenue, revenue ``R`` pays for
-``s (1 - g) R`` a year of compute (at ``g = 0.8``, ``s = 1``: $100B pays for $20B).
-A commitment of capex ``K`` costs ``d K`` a year, ``d = max(1 / T, 1 - 1 / q)``:
-straight-line amortisation over ``T`` years, or faster when price-performance
-improves by ``q`` a year, so that a chip's value falls by ``1 - 1/q`` a year
-(1 GW at $50B over 5 years: $10B a year; with ``q = 1.4``: $14.3B a year).
-The compute arrives ``lead_time`` years after it is committed, so it is paid from
-revenue at that year.
-
-* largest affordable commitment at revenue percentile ``p``: ``K_p = s (1 - g) R_p / d``;
-* ``P(cannot pay | K) = P(R < d K / (s (1 - g)))``;
-* newsvendor: demand in capex units ``N = s (1 - g) R / d``; buying ``K < N`` loses
-  revenue ``(N - K) d / (s (1 - g))`` and with it gross profit (cost ``c_u = g d / (s (1 - g))``
-  per dollar short), buying ``K > N`` leaves ``(K - N)`` idle at ``c_o = d`` a year per dollar;
-  expected cost is minimised at the ``c_u / (c_u + c_o)`` quantile of ``N`` (the critical fractile).
-"""
+"""Model-as-a-company P&L (:func:`generation_pnl`): generation i is trained in year ``first_year + i``
+for ``first_cost * cost_growth**i`` and earns gross profit ``g R(y + 1)`` on next year's revenue;
+:func:`breakeven` says from which generation the company pays for itself."""
 
 from __future__ import annotations
 

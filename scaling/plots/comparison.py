@@ -1,20 +1,5 @@
-"""Publication plots. Every function returns its figure and never calls ``plt.show()``.
-
-Figures are :class:`matplotlib.figure.Figure` objects made without pyplot (no global
-state, any backend), in the Okabe-Ito colour-blind-safe :data:`PALETTE`, at a
-journal's single- or double-column width (:data:`SIZES`, inches); :func:`save_figure`
-writes PNG and the vector formats PDF and SVG.
-
-* :func:`plot_fit`: data with posterior predictive bands on log-compute (or date) axes,
-  the extrapolated region shaded;
-* :func:`plot_posterior`: marginal posteriors of the parameters; :func:`plot_forest`:
-  one parameter across datasets;
-* :func:`plot_comparison`: PSIS-LOO law comparison; :func:`plot_elasticity`: marginal
-  returns / elasticity along compute;
-* :func:`plot_fan`, :func:`plot_cone`, :func:`plot_can_pay`, :func:`plot_pnl`: forecasts
-  and the compute plan;
-* :func:`plot_trace`, :func:`plot_rank`: sampler diagnostics for a report's appendix.
-"""
+"""Verdict figures: the PSIS-LOO law comparison (:func:`plot_comparison`) and the returns along
+compute, marginal return or elasticity with 50/80/95% bands (:func:`plot_elasticity`)."""
 
 from __future__ import annotations
 
@@ -114,8 +99,8 @@ def plot_elasticity(
 ):
     """Returns to compute along the compute axis: posterior median and 50/80/95% bands.
 
-    The draws come from :func:`scaling.diminishing.marginal_returns` (``jax.grad`` of the
-    law, draw by draw); see :mod:`scaling.diminishing` for the definitions. ``quantity``:
+    The draws come from :func:`scaling.analysis.diminishing.marginal_returns` (``jax.grad`` of the
+    law, draw by draw); see :mod:`scaling.analysis.diminishing` for the definitions. ``quantity``:
 
     * ``"elasticity"``: ``d ln mu / d ln C``, the local log-log slope (local exponent);
     * ``"marginal_return"``: ``d mu / d log10 C``, the change per decade of compute;

@@ -1,20 +1,6 @@
-"""Publication plots. Every function returns its figure and never calls ``plt.show()``.
-
-Figures are :class:`matplotlib.figure.Figure` objects made without pyplot (no global
-state, any backend), in the Okabe-Ito colour-blind-safe :data:`PALETTE`, at a
-journal's single- or double-column width (:data:`SIZES`, inches); :func:`save_figure`
-writes PNG and the vector formats PDF and SVG.
-
-* :func:`plot_fit`: data with posterior predictive bands on log-compute (or date) axes,
-  the extrapolated region shaded;
-* :func:`plot_posterior`: marginal posteriors of the parameters; :func:`plot_forest`:
-  one parameter across datasets;
-* :func:`plot_comparison`: PSIS-LOO law comparison; :func:`plot_elasticity`: marginal
-  returns / elasticity along compute;
-* :func:`plot_fan`, :func:`plot_cone`, :func:`plot_can_pay`, :func:`plot_pnl`: forecasts
-  and the compute plan;
-* :func:`plot_trace`, :func:`plot_rank`: sampler diagnostics for a report's appendix.
-"""
+"""The fit figure (:func:`plot_fit`): data with posterior predictive (or bootstrap) bands on
+log-compute or date axes, the extrapolated region shaded; :func:`fit_curves` gives the arrays it
+draws, :func:`draw_fit` draws them."""
 
 from __future__ import annotations
 

@@ -1,20 +1,6 @@
-"""Publication plots. Every function returns its figure and never calls ``plt.show()``.
-
-Figures are :class:`matplotlib.figure.Figure` objects made without pyplot (no global
-state, any backend), in the Okabe-Ito colour-blind-safe :data:`PALETTE`, at a
-journal's single- or double-column width (:data:`SIZES`, inches); :func:`save_figure`
-writes PNG and the vector formats PDF and SVG.
-
-* :func:`plot_fit`: data with posterior predictive bands on log-compute (or date) axes,
-  the extrapolated region shaded;
-* :func:`plot_posterior`: marginal posteriors of the parameters; :func:`plot_forest`:
-  one parameter across datasets;
-* :func:`plot_comparison`: PSIS-LOO law comparison; :func:`plot_elasticity`: marginal
-  returns / elasticity along compute;
-* :func:`plot_fan`, :func:`plot_cone`, :func:`plot_can_pay`, :func:`plot_pnl`: forecasts
-  and the compute plan;
-* :func:`plot_trace`, :func:`plot_rank`: sampler diagnostics for a report's appendix.
-"""
+"""Forecast and planning figures: the fan chart (:func:`plot_fan`), the revenue cone
+(:func:`plot_cone`), P(can pay) against the commitment (:func:`plot_can_pay`) and the
+model-as-a-company P&L (:func:`plot_pnl`)."""
 
 from __future__ import annotations
 
@@ -29,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def plot_fan(fc, *, size: str = "double", log_y: bool = True, probs: tuple[float, ...] = (0.5, 0.8, 0.95)):
-    """Fan chart of a :class:`scaling.forecasting.Forecast`: data, the stacked *predictive* bands
+    """Fan chart of a :class:`scaling.analysis.forecasting.Forecast`: data, the stacked *predictive* bands
     (where a model released then will land), the stacked trend's mean curve (median, dashed), each
     shape's predictive median, the threshold and (lower panel) the distributions of the two crossing
     dates (a released model reaching it; the trend reaching it) with P(not by horizon).

@@ -94,11 +94,11 @@ def _fleet_headline(rule: Any) -> str:
 
 
 def _plan_study(spec: dict[str, Any], fits: dict[str, Any], common: dict[str, Any], tmp: Path) -> tuple[str, str]:
-    """The ``[plan]`` study: :func:`scaling.economics.run_plan` on the spec's capability data.
+    """The ``[plan]`` study: :func:`scaling.planning.run_plan` on the spec's capability data.
 
     Trend shapes not fitted yet are fitted here with the same rows, units and sampler as the
     main fit (and added to ``fits``), so run_plan refits none of them. Writes what
-    :func:`scaling.economics.save_plan` writes; returns the report section.
+    :func:`scaling.planning.save_plan` writes; returns the report section.
     """
     from scaling.infer.bayes import fit
     from scaling.planning.pipeline import run_plan

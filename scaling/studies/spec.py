@@ -21,7 +21,7 @@ A spec has these tables (only ``data`` and ``model`` are required)::
     [outputs]   dir (relative to the working directory), extend (plot extrapolation)
 
 ``[plan]`` makes the study a revenue cone and compute plan
-(:func:`scaling.economics.run_plan`, the ``scaling plan`` command): ``[data]`` is the
+(:func:`scaling.planning.run_plan`, the ``scaling plan`` command): ``[data]`` is the
 capability series and ``[model]`` its date trend (``x`` one date column, ``y`` the
 capability, ``law`` a date trend law, reused as that forecast shape);
 ``revenue`` (a dataset name or CSV path relative to the spec; default ``lab_revenue``)
