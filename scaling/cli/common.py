@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -66,7 +65,7 @@ def user_errors() -> Iterator[None]:
     except (ScalingError, typer.BadParameter) as e:
         say_error(str(e))
         raise typer.Exit(2) from None
-    except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort):
+    except (typer.Exit, typer.Abort):
         raise
     except Exception as e:  # noqa: BLE001 - everything else is ours to fix, and said so
         err.print(Text.assemble(("internal error:", "bold red"), f" {type(e).__name__}: {e}"))
