@@ -12,7 +12,9 @@ al.'s C4 runs (loss against training FLOP, the largest runs held out).
 
 Methods for date series: the stacked trend forecast (:func:`scaling.forecast`) as its mean curve
 (``trend_mean_*``, the forecast before predictive became the default) or predictive
-(``stacked_*``), with the lognormal or Student-t likelihood; the exponential shape alone; and the
+(``stacked_<validation>_<likelihood>``: shapes weighted by PSIS-LOO with exact refits of high-k
+points, ``loo``, the default, or by leave-future-out, ``lfo``), with the Student-t (the default
+for date trends) or lognormal likelihood; the exponential shape alone; and the
 baseline ``huber`` (:func:`scaling.fit_point` on ``exponential_trend``, bootstrap + residual
 scatter). For compute laws: ``bayes`` (default likelihood, predictive) and ``huber``.
 
@@ -43,7 +45,18 @@ from scaling.errors import DataError  # noqa: E402
 
 FIT = {"num_warmup": 300, "num_samples": 300, "num_chains": 2, "progress": None}
 PROBS = (0.5, 0.8, 0.95)
-LIKELIHOODS = ["lognormal", "studentt"]
+LIKELIHOODS = ["studentt", "lognormal"]
+#: how the stacked forecast weighs its shapes: "loo" (the default: PSIS-LOO, high-k points refitted), "lfo"
+VALIDATIONS = ["loo", "lfo"]
+NO_QUADRATIC = [False]
+#: prior overrides of the date-trend fits (``--sigma-scale``: HalfNormal scale of the likelihood's sigma)
+PRIORS: dict = {}
+#: prior overrides of one shape's own parameters (``--curvature-scale``: the quadratic's curvature)
+SHAPE_PRIORS: dict = {}
+
+
+def _priors(shape: str) -> dict | None:
+    return {**PRIORS, **SHAPE_PRIORS.get(shape, {})} or None
 
 
 def _metr():
@@ -115,17 +128,33 @@ def date_series(name: str, spec: dict) -> list[dict]:
             fits = {}
             for s in ("exponential_trend", "quadratic_trend", "logistic_trend"):
                 try:
-                    fits[s] = scaling.fit(train, s, x=spec["x"], y=spec["y"], likelihood=lik, **FIT, seed=0)
+                    fits[s] = scaling.fit(
+                        train, s, x=spec["x"], y=spec["y"], likelihood=lik, priors=_priors(s), **FIT, seed=0
+                    )
                 except DataError as e:  # too few rows for this shape's parameters: left out, said so
                     print(f"{name} cutoff {c}: {s} with {lik} left out: {e}", flush=True)
             shapes = tuple(fits)
-            fc = forecast(train, x=spec["x"], y=spec["y"], fits=fits, shapes=shapes, horizon=c + 3.0, n_grid_per_year=2)
-            rows.append(_row(name, c, f"trend_mean_{lik}", fc.predict(dates, "mean"), y_test, True))
-            rows.append(_row(name, c, f"stacked_{lik}", fc.predict(dates), y_test, True))
-            rows[-1]["weights"] = fc.weights
-            rows[-1]["validation"] = fc.validation
+            for validation in VALIDATIONS:
+                fc = forecast(
+                    train,
+                    x=spec["x"],
+                    y=spec["y"],
+                    fits=fits,
+                    shapes=shapes,
+                    horizon=c + 3.0,
+                    n_grid_per_year=2,
+                    validation=validation,
+                    fit_kwargs={k: v for k, v in FIT.items() if k != "progress"},
+                )
+                if validation == VALIDATIONS[0]:
+                    rows.append(_row(name, c, f"trend_mean_{lik}", fc.predict(dates, "mean"), y_test, True))
+                rows.append(_row(name, c, f"stacked_{validation}_{lik}", fc.predict(dates), y_test, True))
+                rows[-1]["weights"] = fc.weights
+                rows[-1]["validation"] = fc.validation
             exp_only = scaling.predict(fits["exponential_trend"], dates, kind="predictive", check=False)
             rows.append(_row(name, c, f"exponential_{lik}", _flat(exp_only), y_test, True))
+            if not NO_QUADRATIC[0]:
+                continue
             two = forecast(
                 train,
                 x=spec["x"],
@@ -138,7 +167,7 @@ def date_series(name: str, spec: dict) -> list[dict]:
             rows.append(_row(name, c, f"stacked_no_quadratic_{lik}", two.predict(dates), y_test, True))
         pf = scaling.fit_point(train, "exponential_trend", x=spec["x"], y=spec["y"], n_bootstrap=400, seed=0)
         rows.append(_row(name, c, "huber", _flat(scaling.predict(pf, dates, kind="predictive")), y_test, True))
-        for r in rows[-(4 * len(LIKELIHOODS) + 1) :]:
+        for r in rows[-(4 * len(LIKELIHOODS) + 1) :]:  # the last cutoff's rows
             print(json.dumps({k: v for k, v in r.items() if k != "pit"}), flush=True)
     return rows
 
@@ -187,17 +216,17 @@ def summarise(rows: list[dict]) -> pd.DataFrame:
         *[(("pooled", m), g) for m, g in frame.groupby("method")],
     ]:
         w = g["n_test"].to_numpy(dtype=float)
-        pits = np.concatenate([np.asarray(p) for p in g["pit"]])
+        pits = np.concatenate([np.asarray(p, dtype=float) for p in g["pit"]])  # empty for rows kept without PIT
         rec = {"series": series, "method": method, "cutoffs": len(g), "points": int(w.sum())}
         for col in ("coverage_50", "coverage_80", "coverage_95", "crps"):
             rec[col] = float(np.sum(g[col] * w) / w.sum())
-        rec["pit_mean"] = float(pits.mean())
-        rec["pit_above_0.9"] = float(np.mean(pits > 0.9))
+        rec["pit_mean"] = float(pits.mean()) if pits.size else float("nan")
+        rec["pit_above_0.9"] = float(np.mean(pits > 0.9)) if pits.size else float("nan")
         out.append(rec)
     return pd.DataFrame(out)
 
 
-DEFAULT = {"date": "stacked_lognormal", "law": "bayes"}  # what scaling.forecast / scaling.fit give by default
+DEFAULT = {"date": "stacked_loo_studentt", "law": "bayes"}  # what scaling.forecast / scaling.fit give by default
 BEFORE = {"date": "trend_mean_lognormal", "law": "bayes"}  # the forecast before predictive became the default
 
 
@@ -251,10 +280,25 @@ def main() -> None:
     ap.add_argument("--out", default=str(BENCH / "results" / "calibration.jsonl"))
     ap.add_argument("--report", action="store_true", help="print the markdown tables of --out and exit")
     ap.add_argument("--likelihoods", nargs="*", default=LIKELIHOODS)
+    ap.add_argument("--validations", nargs="*", default=VALIDATIONS)
+    ap.add_argument("--curvature-scale", type=float, default=None, help="Normal scale of the quadratic's curvature")
+    ap.add_argument("--curvature-positive", action="store_true", help="HalfNormal curvature: accelerating only")
+    ap.add_argument(
+        "--sigma-scale", type=float, default=None, help="HalfNormal scale of sigma (default: the likelihood's)"
+    )
+    ap.add_argument("--no-quadratic", action="store_true", help="also score the stack without the quadratic shape")
     ap.add_argument("--chains", type=int, default=FIT["num_chains"])
     ap.add_argument("--draws", type=int, default=FIT["num_samples"], help="warm-up steps and draws per chain")
     args = ap.parse_args()
     LIKELIHOODS[:] = args.likelihoods
+    VALIDATIONS[:] = args.validations
+    if args.curvature_scale is not None:
+        dist = "HalfNormal" if args.curvature_positive else "Normal"
+        loc = {} if args.curvature_positive else {"loc": 0.0}
+        SHAPE_PRIORS["quadratic_trend"] = {"curvature": scaling.Prior(dist, **loc, scale=args.curvature_scale)}
+    if args.sigma_scale is not None:
+        PRIORS["sigma"] = scaling.Prior("HalfNormal", scale=args.sigma_scale)
+    NO_QUADRATIC[0] = args.no_quadratic
     FIT.update(num_chains=args.chains, num_warmup=args.draws, num_samples=args.draws)
     if args.report:
         rows = [json.loads(line) for line in Path(args.out).read_text().splitlines() if line.strip()]

@@ -188,7 +188,9 @@ LIKELIHOODS: dict[str, Likelihood] = {
         Likelihood(
             "studentt",
             (
-                Param("sigma", Prior("HalfNormal", scale=0.5), "scale (nats for positive laws)"),
+                # wider than lognormal's: Student-t's sigma is a scale, not an sd, and the default of date
+                # trends, whose scatter about the trend is often 1-2 nats (Epoch's top-10 compute: ~2)
+                Param("sigma", Prior("HalfNormal", scale=1.0), "scale (nats for positive laws)"),
                 Param("nu", Prior("Gamma", concentration=2.0, rate=0.1), "degrees of freedom"),
             ),
             has_scale=True,

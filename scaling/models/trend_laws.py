@@ -1,6 +1,15 @@
 """Laws of date: exponential, quadratic (super-exponential or slowing), logistic (saturating) and
 broken exponential trends. ``t`` is the date as a decimal year, centred at the data's mean year;
-growth rates are in nats per year, ``doubling_time_days = 365.25 ln 2 / g``."""
+growth rates are in nats per year, ``doubling_time_days = 365.25 ln 2 / g``.
+
+Their default likelihood is ``studentt`` on ``log y`` (:data:`TREND_LIKELIHOOD`): a frontier series
+has outliers (a model far above or below its year's trend) that a normal scatter lets pull the
+trend, and a forecaster needs the heavier tails of a new release's scatter. In rolling-origin
+backtests on the shared data (``bench/CALIBRATION.md``: METR's frontier, Epoch's frontier compute,
+OpenAI's revenue; 9 cutoffs) the exponential trend's predictive CRPS fell from 0.345 (lognormal,
+sigma ~ HalfNormal(0.5)) to 0.279 (Student-t, sigma ~ HalfNormal(1)), level with the Huber
+point fit with bootstrap and residual scatter (0.288).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +21,9 @@ import jax.numpy as jnp
 from scaling.errors import ScalingError
 from scaling.models.law import LN2, Law, Param, _t
 from scaling.models.priors import Prior
+
+#: the default likelihood of the laws of date (module doc)
+TREND_LIKELIHOOD = "studentt"
 
 
 @cache
@@ -52,7 +64,7 @@ def exponential_trend() -> Law:
         bounded=False,
         physical=physical,
         from_physical=from_physical,
-        default_likelihood="lognormal",
+        default_likelihood=TREND_LIKELIHOOD,
     )
 
 
@@ -90,7 +102,7 @@ def quadratic_trend() -> Law:
         bounded=False,
         physical=physical,
         from_physical=from_physical,
-        default_likelihood="lognormal",
+        default_likelihood=TREND_LIKELIHOOD,
     )
 
 
@@ -133,7 +145,7 @@ def logistic_trend() -> Law:
         bounded=False,
         physical=physical,
         from_physical=from_physical,
-        default_likelihood="lognormal",
+        default_likelihood=TREND_LIKELIHOOD,
     )
 
 
@@ -191,6 +203,6 @@ def broken_exponential_trend(sharpness: float = 2.0) -> Law:
         bounded=False,
         physical=physical,
         from_physical=from_physical,
-        default_likelihood="lognormal",
+        default_likelihood=TREND_LIKELIHOOD,
         options=(("sharpness", s),),
     )

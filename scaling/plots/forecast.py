@@ -68,7 +68,7 @@ def plot_fan(fc, *, size: str = "double", log_y: bool = True, probs: tuple[float
         _log_axis(ax, "y")
     ax.set_ylabel(json_col(first, "y") or "y")
     ax.legend(fontsize=6, frameon=False, ncol=2)
-    title = f"predictive forecast, shapes stacked by {fc.validation or 'stacking'} weights"
+    title = f"predictive forecast, shapes weighted by {(fc.validation or 'stacking').split(' (')[0]}"
     if fc.unreliable:
         title = "UNRELIABLE: " + fc.unreliable[:120]
     ax.set_title(title, fontsize=8)

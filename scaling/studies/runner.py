@@ -205,6 +205,8 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
         fan = plots.plot_fan(fc)
         fan.savefig(tmp / "fan.png", dpi=200)
         body = report.bullets(fc.assumptions) + report.figure_tag(fan, "fan chart") + report.table_html(qt, False)
+        if fc.comparison is not None and fc.comparison.table is not None:  # the scores behind the shape weights
+            body += report.paragraph(f"Shape weights: {fc.validation}.") + report.table_html(fc.comparison.table)
         if fc.unreliable:
             body = report.paragraph(f"Forecast unreliable: {fc.unreliable}. No dates are given.", "unreliable") + body
         for name, c in (("crossing_quantiles.csv", fc.crossing), ("trend_crossing_quantiles.csv", fc.trend_crossing)):
