@@ -121,6 +121,7 @@ def date_series(name: str, spec: dict) -> list[dict]:
     t = years(list(df[spec["x"]]))
     rows = []
     for c in spec["cutoffs"]:
+        start = len(rows)
         train, test = df[t < c], df[t >= c]
         y_test = test[spec["y"]].to_numpy(dtype=float)
         dates = list(test[spec["x"]])
@@ -167,7 +168,7 @@ def date_series(name: str, spec: dict) -> list[dict]:
             rows.append(_row(name, c, f"stacked_no_quadratic_{lik}", two.predict(dates), y_test, True))
         pf = scaling.fit_point(train, "exponential_trend", x=spec["x"], y=spec["y"], n_bootstrap=400, seed=0)
         rows.append(_row(name, c, "huber", _flat(scaling.predict(pf, dates, kind="predictive")), y_test, True))
-        for r in rows[-(4 * len(LIKELIHOODS) + 1) :]:  # the last cutoff's rows
+        for r in rows[start:]:
             print(json.dumps({k: v for k, v in r.items() if k != "pit"}), flush=True)
     return rows
 

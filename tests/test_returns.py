@@ -69,8 +69,9 @@ def category_by_the_stated_rule(text: str) -> str:
 
 
 def test_category_agrees_with_the_printed_probabilities():
-    # too few, noisy points: in one of these seeds (s4) stacking puts all its weight on the power law
-    got = verdict_objects("diminishing", tuple(np.logspace(18, 20, 8)), 0.15, 6, draws=500)
+    # too few, noisy points: in one of these seeds stacking puts all its weight on the power law;
+    # 1000 draws so that most fits pass the gate (at 500, R-hat 1.01-1.02 left most verdicts unreliable)
+    got = verdict_objects("diminishing", tuple(np.logspace(18, 20, 8)), 0.15, 6, draws=1000)
     got = [v for v in got if v.p_constant is not None]
     # the case that used to print "P(change within 10%) = 1.00" beside "inconclusive" and no reason
     leaning = [v for v in got if v.category == "inconclusive" and v.p_constant >= 0.9]

@@ -56,6 +56,15 @@ def pareto_k_table(fit: xr.DataTree, threshold: float = 0.7) -> pd.DataFrame:
     return table
 
 
+def compare_table(data: Mapping[str, Any], method: str = "stacking") -> pd.DataFrame:
+    """``arviz_stats.compare`` of fits or precomputed ELPD estimates (LOO, reloo, LFO) by name:
+    one row per entry, best first, columns ``rank, elpd, se, elpd_diff, dse, p, weight``."""
+    import arviz_stats as azs
+
+    table = pd.DataFrame(azs.compare(dict(data), method=method, round_to="none"))  # default rounds to 2 digits
+    return table[[c for c in ("rank", "elpd", "se", "elpd_diff", "dse", "p", "weight") if c in table.columns]]
+
+
 def compare(
     fits: Mapping[str, xr.DataTree], *, method: str = "stacking", k_threshold: float = 0.7, gate: bool = True
 ) -> Comparison:
@@ -83,10 +92,7 @@ def compare(
                 reasons.append(f"{name} failed diagnostics ({d.reasons[0]})")
     if reasons:
         return Comparison("unreliable", reasons)
-    import arviz_stats as azs
-
-    table = pd.DataFrame(azs.compare(dict(fits), method=method, round_to="none"))  # default rounds to 2 digits
-    table = table[[c for c in ("rank", "elpd", "se", "elpd_diff", "dse", "p", "weight") if c in table.columns]]
+    table = compare_table(fits, method)
     high_k = {}
     for name, dt in fits.items():
         hk = pareto_k_table(dt, k_threshold)

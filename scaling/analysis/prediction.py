@@ -139,19 +139,36 @@ def predict(
         why = _diagnosis_warning(fit)
         if why is not None:
             warnings.warn(f"This fit fails the diagnostics gate ({why}); its predictions are unreliable.", stacklevel=2)
-    const = fit["constant_data"]
-    center = {i.name: float(const[f"center_{i.name}"]) for i in law.inputs}
-    u = {k: np.asarray(v - center[k]) for k, v in transform_inputs(law, x).items()}
     post = fit[group].to_dataset()
     sample_dims = list(post[law.param_names[0]].dims)
-    theta = {n: np.asarray(post[n].values.reshape(-1)) for n in law.param_names}
-    theta |= pooled_draws(model, post, in_group, json.loads(fit.attrs.get("groups", "[]")), seed)
-    out = np.asarray(_outputs(law)(theta, u), dtype=np.float64)  # (S, G) raw law output
+    out = law_outputs(fit, x, group=group, in_group=in_group, seed=seed)
     rng = np.random.default_rng(seed)
     vals = observe(fit, out, kind, rng, scale=scale, group=group)
     shape = [post.sizes[d] for d in sample_dims]
     coords = {d: post[d].values for d in sample_dims if d in post.coords}
     return xr.DataArray(vals.reshape(*shape, -1), dims=[*sample_dims, "grid"], coords=coords, name="y")
+
+
+def law_outputs(
+    fit: xr.DataTree,
+    x: Mapping[str, Any] | Any,
+    *,
+    group: str = "posterior",
+    in_group: str | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """The law's raw output (``log(mu / y_scale)`` for positive laws, ``mu`` for scores) at new
+    inputs ``x`` (natural units), one row per draw of ``group``: ``(S, G)``, float64. Pooled
+    parameters as in :func:`predict` (``in_group``)."""
+    model = model_from_fit(fit)
+    law = model.law
+    const = fit["constant_data"]
+    center = {i.name: float(const[f"center_{i.name}"]) for i in law.inputs}
+    u = {k: np.asarray(v - center[k]) for k, v in transform_inputs(law, x).items()}
+    post = fit[group].to_dataset()
+    theta = {n: np.asarray(post[n].values.reshape(-1)) for n in law.param_names}
+    theta |= pooled_draws(model, post, in_group, json.loads(fit.attrs.get("groups", "[]")), seed)
+    return np.asarray(_outputs(law)(theta, u), dtype=np.float64)
 
 
 def point_scatter(fit: xr.DataTree) -> tuple[float, float]:

@@ -26,7 +26,7 @@ import pandas as pd
 import xarray as xr
 from arviz_stats import SamplingWrapper
 
-from scaling.analysis.prediction import _outputs, model_from_fit, transform_inputs
+from scaling.analysis.prediction import law_outputs, model_from_fit
 from scaling.errors import ScalingError
 
 #: per-point extras a refit cannot rebuild from a fit (measurement error, censoring, groups)
@@ -63,12 +63,9 @@ def log_density(fit: xr.DataTree, rows: pd.DataFrame) -> xr.DataArray:
     model = model_from_fit(fit)
     law, lik = model.law, model.likelihood
     const = fit["constant_data"]
-    center = {i.name: float(const[f"center_{i.name}"]) for i in law.inputs}
-    u = {k: v - center[k] for k, v in transform_inputs(law, {i.name: rows[i.name] for i in law.inputs}).items()}
     post = fit["posterior"].to_dataset()
     shape = [post.sizes["chain"], post.sizes["draw"]]
-    theta = {n: np.asarray(post[n].values.reshape(-1)) for n in law.param_names}
-    out = _outputs(law)(theta, u)  # (S, G)
+    out = jnp.asarray(law_outputs(fit, {i.name: rows[i.name].to_numpy() for i in law.inputs}))  # (S, G)
     nuis = {n: jnp.asarray(post[n].values.reshape(-1, 1)) for n in lik.param_names}
     trials = jnp.asarray(rows["n_trials"].to_numpy()) if "n_trials" in rows else None
     dist = lik.dist(law, out, nuis, float(const["y_scale"]), trials)

@@ -32,10 +32,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from scaling.analysis.comparison import Comparison, compare
+from scaling.analysis.comparison import Comparison, compare, compare_table
 from scaling.analysis.prediction import model_from_fit
 from scaling.analysis.refits import RefitWrapper, refit_unsupported
 from scaling.errors import ScalingError
@@ -58,13 +57,6 @@ def lfo_window(t: np.ndarray, years_ahead: float = LFO_YEARS) -> tuple[int, int]
     rate = (n - 1) / span if span > 0 else 1.0
     most = max(1, (n - first) // 2)
     return first, int(np.clip(round(rate * years_ahead), 1, most))
-
-
-def _table(elpds: Mapping[str, Any]) -> pd.DataFrame:
-    import arviz_stats as azs
-
-    table = pd.DataFrame(azs.compare(dict(elpds), method="stacking", round_to="none"))
-    return table[[c for c in ("rank", "elpd", "se", "elpd_diff", "dse", "p", "weight") if c in table.columns]]
 
 
 def lfo(
@@ -96,15 +88,15 @@ def _lfo_weights(fits, sampler, seed):
     elpds, refits = {}, {}
     for name, f in fits.items():
         elpds[name], refits[name] = lfo(f, sampler, seed)
-    table = _table(elpds)
+    table = compare_table(elpds)
     weights = {s: float(table.loc[s, "weight"]) for s in fits}
-    any_fit = next(iter(fits.values()))
-    t = any_fit["constant_data"][model_from_fit(any_fit).law.inputs[0].name].values
-    first, horizon = lfo_window(t)
-    origins = int(elpds[next(iter(fits))].n_data_points)
+    e = next(iter(elpds.values()))  # the window is the same for every shape (same rows)
+    n = int(next(iter(fits.values()))["constant_data"]["n_points"])
     desc = (
-        f"leave-future-out stacking ({origins} origins from point {first + 1} of {len(t)}, each scored on "
-        f"the next {horizon} point(s); refits: " + ", ".join(f"{s} {r}" for s, r in refits.items()) + ")"
+        f"leave-future-out stacking ({e.n_data_points} origins from point {e.min_observations + 1} of {n}, each "
+        f"scored on the next {e.forecast_horizon} point(s); refits: "
+        + ", ".join(f"{s} {r}" for s, r in refits.items())
+        + ")"
     )
     return weights, desc, Comparison("pass", [], table)
 
@@ -137,7 +129,7 @@ def _loo_weights(fits, sampler, seed):
             notes.append(f"{name}: {n_high} point(s) with Pareto k > {K_THRESHOLD} not refitted ({e})")
             continue
         notes.append(f"{name}: {wrapper.refits} point(s) with Pareto k > {K_THRESHOLD} refitted exactly")
-    table = _table(elpds)
+    table = compare_table(elpds)
     weights = {s: float(table.loc[s, "weight"]) for s in fits}
     unrefitted = any("not refitted" in n for n in notes)
     desc = "PSIS-LOO stacking (" + "; ".join(notes) + (": weigh the shapes with care)" if unrefitted else ")")
