@@ -40,7 +40,7 @@ sys.path.insert(0, str(BENCH.parent))
 
 import scaling  # noqa: E402
 from scaling.analysis.backtesting import backtest, pit, score  # noqa: E402
-from scaling.analysis.forecasting import forecast, frontier, years  # noqa: E402
+from scaling.analysis.forecasting import SHAPES, forecast, frontier, years  # noqa: E402
 from scaling.errors import DataError  # noqa: E402
 
 FIT = {"num_warmup": 300, "num_samples": 300, "num_chains": 2, "progress": None}
@@ -49,6 +49,8 @@ LIKELIHOODS = ["studentt", "lognormal"]
 #: how the stacked forecast weighs its shapes: "loo" (the default: PSIS-LOO, high-k points refitted), "lfo"
 VALIDATIONS = ["loo", "lfo"]
 NO_QUADRATIC = [False]
+#: the trend shapes fitted and stacked (``--shapes``; default: the forecast's own)
+SHAPE_SET = list(SHAPES)
 #: prior overrides of the date-trend fits (``--sigma-scale``: HalfNormal scale of the likelihood's sigma)
 PRIORS: dict = {}
 #: prior overrides of one shape's own parameters (``--curvature-scale``: the quadratic's curvature)
@@ -57,6 +59,13 @@ SHAPE_PRIORS: dict = {}
 
 def _priors(shape: str) -> dict | None:
     return {**PRIORS, **SHAPE_PRIORS.get(shape, {})} or None
+
+
+def _tag() -> str:
+    """Method-name suffix of a shape set other than the forecast's default (``+broken_exponential``)."""
+    extra = [s.removesuffix("_trend") for s in SHAPE_SET if s not in SHAPES]
+    less = [s.removesuffix("_trend") for s in SHAPES if s not in SHAPE_SET]
+    return "".join(f"+{s}" for s in extra) + "".join(f"-{s}" for s in less)
 
 
 def _metr():
@@ -127,7 +136,7 @@ def date_series(name: str, spec: dict) -> list[dict]:
         dates = list(test[spec["x"]])
         for lik in LIKELIHOODS:
             fits = {}
-            for s in ("exponential_trend", "quadratic_trend", "logistic_trend"):
+            for s in SHAPE_SET:
                 try:
                     fits[s] = scaling.fit(
                         train, s, x=spec["x"], y=spec["y"], likelihood=lik, priors=_priors(s), **FIT, seed=0
@@ -149,11 +158,14 @@ def date_series(name: str, spec: dict) -> list[dict]:
                 )
                 if validation == VALIDATIONS[0]:
                     rows.append(_row(name, c, f"trend_mean_{lik}", fc.predict(dates, "mean"), y_test, True))
-                rows.append(_row(name, c, f"stacked_{validation}_{lik}", fc.predict(dates), y_test, True))
+                rows.append(_row(name, c, f"stacked_{validation}_{lik}{_tag()}", fc.predict(dates), y_test, True))
                 rows[-1]["weights"] = fc.weights
                 rows[-1]["validation"] = fc.validation
             exp_only = scaling.predict(fits["exponential_trend"], dates, kind="predictive", check=False)
             rows.append(_row(name, c, f"exponential_{lik}", _flat(exp_only), y_test, True))
+            for extra in (s for s in fits if s not in SHAPES):  # a shape outside the default set, alone
+                alone = scaling.predict(fits[extra], dates, kind="predictive", check=False)
+                rows.append(_row(name, c, f"{extra.removesuffix('_trend')}_{lik}", _flat(alone), y_test, True))
             if not NO_QUADRATIC[0]:
                 continue
             two = forecast(
@@ -288,6 +300,7 @@ def main() -> None:
         "--sigma-scale", type=float, default=None, help="HalfNormal scale of sigma (default: the likelihood's)"
     )
     ap.add_argument("--no-quadratic", action="store_true", help="also score the stack without the quadratic shape")
+    ap.add_argument("--shapes", nargs="*", default=SHAPE_SET, help="trend shapes fitted and stacked")
     ap.add_argument("--chains", type=int, default=FIT["num_chains"])
     ap.add_argument("--draws", type=int, default=FIT["num_samples"], help="warm-up steps and draws per chain")
     args = ap.parse_args()
@@ -300,6 +313,7 @@ def main() -> None:
     if args.sigma_scale is not None:
         PRIORS["sigma"] = scaling.Prior("HalfNormal", scale=args.sigma_scale)
     NO_QUADRATIC[0] = args.no_quadratic
+    SHAPE_SET[:] = args.shapes
     FIT.update(num_chains=args.chains, num_warmup=args.draws, num_samples=args.draws)
     if args.report:
         rows = [json.loads(line) for line in Path(args.out).read_text().splitlines() if line.strip()]

@@ -71,7 +71,7 @@ def test_metr_frontier_break_agrees_with_least_squares():
         x="release_date",
         y="p50_minutes",
         num_warmup=1000,
-        num_samples=1500,
+        num_samples=3000,
         num_chains=4,
         seed=0,
         target_accept=0.99,

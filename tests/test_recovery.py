@@ -73,6 +73,10 @@ def logistic_binomial(rng):
     return {"x": x, "y": rng.binomial(n, mu) / n, "items": n}, truth, {"likelihood": "binomial", "n_trials": "items"}
 
 
+# the trend laws' default likelihood is Student-t; these cases draw Gaussian noise on log y
+LOGNORMAL = {"likelihood": "lognormal"}
+
+
 def exponential_trend(rng):
     t = np.sort(rng.uniform(2019.0, 2025.5, 30))
     g = 365.25 * np.log(2) / 210.0
@@ -84,7 +88,7 @@ def exponential_trend(rng):
         "y_at_center": 5.0 * np.exp(g * (t.mean() - 2022.0)),
         "sigma": sigma,
     }
-    return {"t": t, "y": y}, truth, {}
+    return {"t": t, "y": y}, truth, LOGNORMAL
 
 
 def quadratic_trend(rng):
@@ -95,14 +99,23 @@ def quadratic_trend(rng):
         truth["growth"] * (t - c) + 0.5 * truth["curvature"] * (t - c) ** 2 + 0.2 * rng.normal(size=t.size)
     )
     truth["y_at_center"] = 3.0
-    return {"t": t, "y": y}, truth, {}
+    return {"t": t, "y": y}, truth, LOGNORMAL
 
 
 def logistic_trend(rng):
     t = np.sort(rng.uniform(2012.0, 2026.0, 50))
     truth = {"ceiling": 200.0, "knee_year": 2021.0, "growth": 1.2, "sigma": 0.1}
     log_mu = np.log(truth["ceiling"]) - np.logaddexp(0.0, truth["growth"] * (truth["knee_year"] - t))
-    return {"t": t, "y": np.exp(log_mu + 0.1 * rng.normal(size=t.size))}, truth, {}
+    return {"t": t, "y": np.exp(log_mu + 0.1 * rng.normal(size=t.size))}, truth, LOGNORMAL
+
+
+def exponential_trend_studentt(rng):
+    """The trend laws' default likelihood: log y ~ StudentT(nu, log mu, sigma), here nu = 4."""
+    t = np.sort(rng.uniform(2016.0, 2025.0, 50))
+    truth = {"growth": 0.8, "sigma": 0.25}
+    y = 2.0 * np.exp(truth["growth"] * (t - t.mean()) + truth["sigma"] * rng.standard_t(4.0, size=t.size))
+    truth["y_at_center"] = 2.0
+    return {"t": t, "y": y}, truth, {}
 
 
 CASES = {
@@ -115,6 +128,7 @@ CASES = {
     "exponential_trend": (exponential_trend, "exponential_trend"),
     "quadratic_trend": (quadratic_trend, "quadratic_trend"),
     "logistic_trend": (logistic_trend, "logistic_trend"),
+    "exponential_trend_studentt": (exponential_trend_studentt, "exponential_trend"),
 }
 
 
