@@ -13,10 +13,10 @@
 * :func:`crossing` finds, per draw, the first date at which the trajectory
   reaches a threshold; draws that never reach it before the horizon are counted
   as "not by <horizon>" with their probability, never dropped.
-* :func:`forecast` fits several trend shapes (exponential, super-exponential /
-  slowdown, saturating), compares them, and mixes their draws by the stacking
-  weights so the forecast carries the shape uncertainty. Two quantities are kept
-  apart: the **predictive** distribution (parameter uncertainty plus the
+* :func:`forecast` fits several trend shapes (:data:`SHAPES`: exponential, super-exponential /
+  slowdown, saturating, and broken: a growth rate that changed at an unknown date), compares
+  them, and mixes their draws by the stacking weights so the forecast carries the shape
+  uncertainty. Two quantities are kept apart: the **predictive** distribution (parameter uncertainty plus the
   likelihood's scatter: where the next frontier model will land; the default,
   ``Forecast.stacked``) and the **trend** (the mean curve, ``Forecast.stacked_mean``).
   Two crossing questions follow: *when is a model released that reaches X*
@@ -50,7 +50,8 @@ from scaling.data.preparation import as_frame
 from scaling.data.tables import to_decimal_year
 from scaling.errors import DataError, ScalingError
 
-SHAPES = ("exponential_trend", "quadratic_trend", "logistic_trend")
+#: the trend shapes a forecast stacks by default: steady, bending, saturating, and a change of rate
+SHAPES = ("exponential_trend", "quadratic_trend", "logistic_trend", "broken_exponential_trend")
 #: sampler settings a validation refit takes over from the forecast's fits
 REFIT_SETTINGS = ("num_warmup", "num_samples", "num_chains", "target_accept", "max_tree_depth", "dense_mass")
 

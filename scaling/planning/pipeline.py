@@ -62,7 +62,7 @@ def run_plan(
     percentile: float = 10.0,
     first_cost: float = 1e8,
     cost_growth: float = 10.0,
-    shapes: Sequence[str] = ("exponential_trend", "quadratic_trend", "logistic_trend"),
+    shapes: Sequence[str] | None = None,
     fit_kwargs: dict[str, Any] | None = None,
     fits: Mapping[str, xr.DataTree] | None = None,
     seed: int = 0,
@@ -72,10 +72,11 @@ def run_plan(
     """Capability forecast -> revenue mapping -> cone of revenue -> compute plan -> P&L, as draws.
 
     The capability series (default: METR's frontier time horizons) is forecast with
-    stacked trend shapes; revenue (default: the shipped ``lab_revenue``, run-rate reports
-    of ``company``) is mapped to capability at the same dates; the cone is the capability
-    draws pushed through the mapping draws; the plan pays for compute arriving at
-    ``start + lead_time`` from the ``percentile`` of revenue then.
+    stacked trend shapes (``shapes``; default: the forecast's own, ``forecasting.SHAPES``);
+    revenue (default: the shipped ``lab_revenue``, run-rate reports of ``company``) is
+    mapped to capability at the same dates; the cone is the capability draws pushed through
+    the mapping draws; the plan pays for compute arriving at ``start + lead_time``
+    from the ``percentile`` of revenue then.
 
     The cone has no economic ceiling (market size, GDP): it grows as fast as the
     capability trend and the fitted mapping imply, and the stacked trend shapes may
@@ -88,7 +89,7 @@ def run_plan(
     ``fits`` may hold trend shapes already fitted to the same capability rows (by law
     name, as :func:`~scaling.analysis.forecasting.forecast` takes them); only the others are fitted.
     """
-    from scaling.analysis.forecasting import forecast
+    from scaling.analysis.forecasting import SHAPES, forecast
     from scaling.data.preparation import as_frame
 
     # checked before any fitting (plan and generation_pnl check them again after minutes of sampling)
@@ -111,7 +112,7 @@ def run_plan(
         start=start,
         horizon=horizon,
         n_grid_per_year=4,
-        shapes=shapes,
+        shapes=SHAPES if shapes is None else shapes,
         fit_kwargs=fit_kwargs,
         fits=fits,
         seed=seed,

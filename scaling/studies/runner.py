@@ -183,7 +183,7 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
             body += report.figure_tag(efig, "returns along compute (or time): posterior median and 50/80/95% bands")
         sections.append(("Are returns diminishing?", body))
     if "forecast" in spec:
-        from scaling.analysis.forecasting import forecast
+        from scaling.analysis.forecasting import SHAPES, forecast
 
         f = spec["forecast"]
         with warnings.catch_warnings():
@@ -196,7 +196,7 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
                 threshold=f.get("threshold"),
                 horizon=f.get("horizon", 2030),
                 direction=f.get("direction", "up"),
-                shapes=f.get("shapes", ("exponential_trend", "quadratic_trend", "logistic_trend")),
+                shapes=f.get("shapes", SHAPES),
                 fit_kwargs=s,
                 fits=fits,  # the law and [compare] shapes already fitted to the same rows are reused
             )
