@@ -26,7 +26,7 @@ from scaling.analysis import (
 from scaling.data import DataError, data_dir, prepare
 from scaling.data import registry as datasets
 from scaling.errors import ScalingError, SpecError
-from scaling.infer import fit, fit_many, fit_point, fit_survey, hoffmann_grid, select_problem
+from scaling.infer import Sampler, fit, fit_many, fit_point, fit_survey, hoffmann_grid, select_problem
 from scaling.io import load, save
 from scaling.models import (
     LAWS,
@@ -78,6 +78,7 @@ __all__ = [
     "Param",
     "Prior",
     "ScalingError",
+    "Sampler",
     "SpecError",
     "__version__",
     "analysis",

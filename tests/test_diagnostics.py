@@ -58,10 +58,10 @@ def test_ebfmi_formula():
 
 
 def test_point_fit_diagnosis():
-    dt = scaling.fit_point(saturating_data(), "saturating_power_law", x="x", y="y", n_starts=16, n_bootstrap=50)
+    dt = scaling.fit_point(saturating_data(), "saturating_power_law", x="x", y="y", num_starts=16, num_bootstrap=50)
     d = diagnose(dt)
     assert d.status == "pass" and d.summary["replicates"] == 50
-    dt = scaling.fit_point(saturating_data(), "saturating_power_law", x="x", y="y", n_starts=4, max_iter=2)
+    dt = scaling.fit_point(saturating_data(), "saturating_power_law", x="x", y="y", num_starts=4, max_iter=2)
     assert diagnose(dt).status == "fail"
 
 

@@ -148,7 +148,7 @@ def test_generation_pnl():
 def test_end_to_end_on_shipped_data(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = econ.run_plan(horizon=2029.0, fit_kwargs={"num_warmup": 500, "num_samples": 500}, seed=0)
+        r = econ.run_plan(horizon=2029.0, sampler={"num_warmup": 500, "num_samples": 500}, seed=0)
     der = r.tree["derived"]
     for name in ("capability", "revenue", "naive_revenue", "affordable_capex_demand", "p_cannot_pay"):
         assert name in der, name

@@ -165,7 +165,7 @@ def test_inputs_are_validated():
 def shipped():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = econ.run_plan(horizon=2029.0, fit_kwargs={"num_warmup": 500, "num_samples": 500}, seed=0)
+        r = econ.run_plan(horizon=2029.0, sampler={"num_warmup": 500, "num_samples": 500}, seed=0)
     return r, econ.plan_policies(r)
 
 

@@ -143,7 +143,7 @@ def test_chinchilla_frontier_elasticity(chinchilla_df):
         "chinchilla",
         x=x,
         y="loss",
-        n_bootstrap=400,
+        num_bootstrap=400,
         bootstrap_starts=2,
         init={"E": 1.69, "a": np.log(406.4), "b": np.log(410.7), "alpha": 0.34, "beta": 0.28},
         init_space="physical",

@@ -57,6 +57,7 @@ import xarray as xr
 from scaling.analysis.diagnostics import diagnose
 from scaling.analysis.prediction import model_from_fit
 from scaling.checks import check_finite, check_prob
+from scaling.deprecation import renamed
 from scaling.errors import ScalingError
 from scaling.models.law import LN10, Law
 
@@ -121,13 +122,14 @@ def _observed_coordinate(fit: xr.DataTree, law: Law) -> np.ndarray:
     return np.log10(6.0 * const["n"].values * const["d"].values)
 
 
-def marginal_returns(fit: xr.DataTree, grid: Any = None, n_grid: int = 50) -> xr.DataTree:
+@renamed(n_grid="num_grid")
+def marginal_returns(fit: xr.DataTree, grid: Any = None, num_grid: int = 50) -> xr.DataTree:
     """The fit with a ``derived`` group: marginal return and elasticities on a compute grid.
 
     Parameters
     ----------
     fit : a single-problem Bayesian or point fit (use :func:`scaling.select_problem` for fit_many).
-    grid : compute values in natural units (FLOP; years for date laws); default ``n_grid``
+    grid : compute values in natural units (FLOP; years for date laws); default ``num_grid``
         points spanning the observed range (compute C = 6 N D for chinchilla).
 
     Returns
@@ -145,7 +147,7 @@ def marginal_returns(fit: xr.DataTree, grid: Any = None, n_grid: int = 50) -> xr
     is_year = len(law.inputs) == 1 and law.inputs[0].transform == "year"
     if grid is None:
         t_obs = _observed_coordinate(fit, law)
-        t = np.linspace(t_obs.min(), t_obs.max(), n_grid)
+        t = np.linspace(t_obs.min(), t_obs.max(), num_grid)
     else:
         g = np.atleast_1d(np.asarray(grid, dtype=float))
         t = g if is_year else np.log10(g)
@@ -196,7 +198,7 @@ def returns(
         raise ScalingError(
             f"returns needs a spread of estimates to weigh a verdict, and this point fit has {n} "
             f"{'estimate (no bootstrap)' if n == 1 else 'bootstrap replicates'}; P(diminishing) from it would "
-            f"mean nothing. Refit with n_bootstrap >= {MIN_REPLICATES} (CLI: --method point --bootstrap 200), "
+            f"mean nothing. Refit with num_bootstrap >= {MIN_REPLICATES} (CLI: --method point --num-bootstrap 200), "
             f"or use a Bayesian fit."
         )
     gate = diagnose(fit)
