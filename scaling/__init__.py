@@ -41,7 +41,7 @@ from scaling.models import (
     get_likelihood,
     resolve,
 )
-from scaling.planning import plan, run_plan
+from scaling.planning import plan, plan_year, run_plan
 from scaling.plots import (
     plot_benchmark_curves,
     plot_can_pay,
@@ -106,6 +106,7 @@ __all__ = [
     "marginal_returns",
     "models",
     "plan",
+    "plan_year",
     "planning",
     "plot_benchmark_curves",
     "plot_can_pay",

@@ -162,7 +162,9 @@ def test_sampler_settings_checked_before_sampling(monkeypatch, kwargs, match):
 
 def test_bootstrap_size_checked_against_memory(monkeypatch):
     monkeypatch.setattr("scaling.checks.available_memory", lambda: 2**30)
-    with pytest.raises(ScalingError, match=r"fit_point: num_bootstrap=1,000,000,000 .*the largest num_bootstrap that fits"):
+    with pytest.raises(
+        ScalingError, match=r"fit_point: num_bootstrap=1,000,000,000 .*the largest num_bootstrap that fits"
+    ):
         scaling.fit_point(XY, "power_law", x="flop", y="loss", num_bootstrap=10**9)
 
 

@@ -170,7 +170,7 @@ def test_plot_cone(tmp_path):
 
 def test_plot_can_pay(tmp_path):
     revenue = np.exp(np.random.default_rng(1).normal(np.log(50e9), 0.6, size=4000))
-    p = econ.plan(revenue, year=2028)
+    p = econ.plan_year(revenue, year=2028)
     fig = plots.plot_can_pay(p)
     render(fig, tmp_path, "can_pay")
     (ax,) = fig.axes
@@ -248,7 +248,7 @@ def test_plot_comparison(expo, quad, tmp_path):
     assert f"w = {comp.table['weight'].iloc[0]:.2f}" in notes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == list(comp.table.index)
     with pytest.raises(ValueError, match="unreliable.*R-hat"):
-        plots.plot_comparison(Comparison("unreliable", ["exponential failed diagnostics (R-hat of growth is 1.2)"]))
+        plots.plot_comparison(Comparison("fail", ["exponential failed diagnostics (R-hat of growth is 1.2)"]))
 
 
 def test_plot_elasticity(sat, quad, tmp_path):

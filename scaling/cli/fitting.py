@@ -338,7 +338,8 @@ def returns_cmd(
     fit = _load_fit(fit_path)
     base = _load_fit(baseline) if baseline else None
     with user_errors():
-        dt, verdict = returns(fit, baseline=base, prob=prob, rope=rope)
+        verdict = returns(fit, baseline=base, prob=prob, rope=rope)
+        dt = verdict.tree
     console.print(verdict.text)
     if "derived" in dt.children:
         der = dt["derived"].to_dataset()

@@ -228,8 +228,8 @@ def resolve(
     censored: bool = False,
 ) -> Model:
     """The :class:`Model` for a law name (or :class:`~scaling.models.law.Law`), its ``law_options``
-    (e.g. ``{"floor": 0.25}``; ``options`` is their deprecated name), a likelihood name (default: the law's) and prior overrides by
-    parameter name (split between the law's and the likelihood's parameters).
+    (e.g. ``{"floor": 0.25}``; ``options`` is their deprecated name), a likelihood name (default: the
+    law's) and prior overrides by parameter name (split between the law's and the likelihood's parameters).
 
     ``pooled``: law parameters that vary by group (names, or a mapping name -> prior of the
     between-group scale); ``measurement_error``, ``censored``: the data carry known standard errors

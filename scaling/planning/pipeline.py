@@ -16,7 +16,14 @@ from scaling.checks import check_gross_margin, check_seed
 from scaling.deprecation import renamed
 from scaling.errors import ScalingError
 from scaling.infer.sampler import Sampler, fit_kwargs_alias
-from scaling.planning.compute import Plan, _check_fraction, _check_percentile, _check_positive, annual_cost_rate, plan
+from scaling.planning.compute import (
+    Plan,
+    _check_fraction,
+    _check_percentile,
+    _check_positive,
+    annual_cost_rate,
+    plan_year,
+)
 from scaling.planning.paths import _check_path_params, revenue_paths
 from scaling.planning.pnl import breakeven, generation_pnl
 from scaling.planning.revenue import fit_revenue_mapping, naive_revenue, revenue_from_capability
@@ -137,7 +144,7 @@ def run_plan(
     _require_pass(naive_fit, f"the revenue trend ({company})")
     arrival = start + lead_time
     j = int(np.argmin(np.abs(years_grid - arrival)))
-    p = plan(
+    p = plan_year(
         revenue_draws[:, j],
         year=float(years_grid[j]),
         gross_margin=gross_margin,

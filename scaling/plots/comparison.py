@@ -25,7 +25,7 @@ def plot_comparison(comp: Any, *, size: str = "single"):
     is the best elpd. Each row is annotated with ``elpd_diff +/- dse`` and the stacking
     weight ``w`` (Yao et al. 2018).
 
-    A comparison that is ``"unreliable"`` (a fit failed the diagnostics gate) carries no
+    A comparison whose status is ``"fail"`` (a fit failed the diagnostics gate: unreliable) carries no
     numbers, and this raises :class:`ValueError` with its reasons instead of drawing.
 
     Returns
@@ -67,7 +67,7 @@ def plot_comparison(comp: Any, *, size: str = "single"):
     ax.set_ylim(-0.6, n - 0.1)
     ax.set_xlabel("elpd (PSIS-LOO; higher is better)")
     ax.tick_params(axis="x", labelsize=7)
-    warn = "\nwarning: Pareto k > 0.7 at some points" if getattr(comp, "status", "ok") == "warn" else ""
+    warn = "\nwarning: Pareto k > 0.7 at some points" if getattr(comp, "status", "pass") == "warn" else ""
     ax.set_title(f"PSIS-LOO comparison, stacking weights w{warn}", fontsize=8)
     fig.legend(fontsize=6, frameon=False, loc="outside lower center", ncol=2)
     return fig

@@ -175,7 +175,8 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
         kwargs = {k: spec["returns"][k] for k in ("prob", "rope") if k in spec["returns"]}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with_returns, verdict = returns(main, baseline=baseline, **kwargs)
+            verdict = returns(main, baseline=baseline, **kwargs)
+        with_returns = verdict.tree
         (tmp / "returns.json").write_text(json.dumps(verdict.to_dict(), indent=2))
         body = f"<p class='verdict'>{report.html.escape(verdict.text)}</p>"
         if verdict.category != "unreliable" and "derived" in with_returns.children:
