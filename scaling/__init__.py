@@ -63,7 +63,7 @@ from scaling.plots import (
 from scaling.runtime import enable_compilation_cache
 from scaling.studies import load_spec, run_spec
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "accelerated",
