@@ -22,6 +22,7 @@ names is an error. :func:`deprecated_alias` keeps a renamed function callable un
 from __future__ import annotations
 
 import functools
+import inspect
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -58,6 +59,8 @@ def renamed(**aliases: str | tuple[str, Callable[[Any], Any]]) -> Callable[[Call
 
     def decorate(func: Callable) -> Callable:
         where = func.__name__
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        positional = [p.name for p in inspect.signature(func).parameters.values() if p.kind in kinds]
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -66,7 +69,7 @@ def renamed(**aliases: str | tuple[str, Callable[[Any], Any]]) -> Callable[[Call
                     continue
                 new, convert = (spec, None) if isinstance(spec, str) else spec
                 value = kwargs.pop(old)
-                if new in kwargs:
+                if new in kwargs or new in positional[: len(args)]:
                     raise ScalingError(f"{where}: give {new!r} only ({old!r} is its deprecated name), not both.")
                 warn_renamed(old, new, where)
                 value = convert(value) if convert is not None else value

@@ -76,7 +76,7 @@ def test_split_on_a_date_column():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="exactly one of cutoff"):
+    with pytest.raises(ValueError, match="backtest needs cutoffs="):
         backtest({"x": [1.0, 2.0], "y": [1.0, 2.0]}, "power_law", x="x", y="y")
     with pytest.raises(ValueError, match="Unknown backtest method"):
         backtest({"x": [1.0, 2.0], "y": [1.0, 2.0]}, "power_law", x="x", y="y", cutoffs=1.5, methods=["ols"])

@@ -71,12 +71,12 @@ def test_affordable_commitment_is_monotone():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"gross_margin": 1.2}, "plan: 'gross_margin' must be in \\(0, 1\\)"),
+        ({"gross_margin": 1.2}, "plan_year: 'gross_margin' must be in \\(0, 1\\)"),
         ({"gross_margin": 0.0}, "'gross_margin'"),
         ({"compute_share": -0.1}, "'compute_share'"),
-        ({"percentile": 0}, "'percentile' parameter of plan must be in \\(0, 100\\)"),
+        ({"percentile": 0}, "'percentile' parameter of plan_year must be in \\(0, 100\\)"),
         ({"percentile": 100}, "'percentile'"),
-        ({"lead_time": -1}, "'lead_time' parameter of plan must be >= 0"),
+        ({"lead_time": -1}, "'lead_time' parameter of plan_year must be >= 0"),
         ({"amortisation_years": 0}, "'amortisation_years'"),
         ({"underbuy_cost": -1.0}, "'underbuy_cost'"),
         ({"commitments": [-5.0]}, "commitments"),

@@ -86,9 +86,10 @@ def test_deprecated_keywords_name_a_new_parameter(qualname):
     func = FUNCTIONS[qualname]
     params = inspect.signature(func).parameters
     table = (ROOT / "docs" / "guide" / "vocabulary.md").read_text()
+    forwards = any(p.kind is p.VAR_KEYWORD for p in params.values())  # fit_many: **kwargs of fit
     for old, spec in func.__deprecated_keywords__.items():
         new = spec if isinstance(spec, str) else spec[0]
-        assert old not in params and new in params, (qualname, old, new)
+        assert old not in params and (new in params or forwards), (qualname, old, new)
         assert f"`{old}=`" in table or f"`{old}`" in table, f"{old} is missing from docs/guide/vocabulary.md"
 
 
@@ -141,7 +142,7 @@ def test_renamed_functions_warn_and_work():
 
 def test_retired_trials_and_cutoff_and_fit_kwargs():
     df = {"flop": np.logspace(20, 24, 12), "loss": 3.0 * np.logspace(20, 24, 12) ** -0.05}
-    counts = {"flop": [1e20, 1e21, 1e22, 1e23], "score": [0.3, 0.4, 0.6, 0.7], "n": [100, 100, 100, 100]}
+    counts = {"flop": np.logspace(20, 23, 6), "score": [0.3, 0.4, 0.5, 0.6, 0.65, 0.7], "n": [100] * 6}
     model = scaling.resolve("logistic", "binomial")
     with _warns("n_trials", "trials"):
         old = scaling.prepare(counts, model, x="flop", y="score", n_trials="n")
@@ -181,7 +182,7 @@ def test_retired_seed_names_warn_and_give_the_same_draws():
         old = scaling.fit_many([DATA, DATA], "power_law", x="c", y="loss", sampler=TINY, keys=keys)
     np.testing.assert_array_equal(many.posterior["alpha"].values, old.posterior["alpha"].values)
     one = scaling.fit(DATA, "power_law", x="c", y="loss", sampler=TINY, seed=keys[1])
-    np.testing.assert_array_equal(one.posterior["alpha"].values[..., 0], many.posterior["alpha"].values[..., 1])
+    np.testing.assert_array_equal(one.posterior["alpha"].values, many.posterior["alpha"].values[..., 1])
     # an int seed: problem i of fit_many is fit with fold_in(key(seed), i); the shorthand keywords equal sampler=
     by_int = scaling.fit(DATA, "power_law", x="c", y="loss", seed=5, **TINY)
     by_key = scaling.fit(
@@ -210,7 +211,7 @@ def test_retired_spec_keys_warn_and_are_read(tmp_path):
     kw = fit_arguments(loaded)
     assert kw["sampler"] == {"num_samples": 100, "max_tree_depth": 8} and kw["seed"] == 0
     spec.write_text(spec.read_text().replace("max_tree_depth = 8", 'batch_mode = "lockstep"'))
-    with pytest.raises(scaling.SpecError, match=r"s\.toml: \[sampler\].*'batch_mode'"):
+    with pytest.raises(scaling.SpecError, match=r"s\.toml: The 'batch_mode' parameter of \[sampler\] must be"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             scaling.load_spec(spec)

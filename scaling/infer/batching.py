@@ -114,11 +114,13 @@ def _typed(key: Any) -> Any:
 
 
 def seed_attr(seed: Any) -> int | str:
-    """What a result's ``seed`` attribute records: the int, or a key's data as text (``key [0, 42]``)."""
+    """What a result's ``seed`` attribute records: the int, a key's data as text (``key [0, 42]``), or
+    ``one key per dataset`` (their data are not repeated in the attribute)."""
     if not is_key(seed):
         return int(seed)
-    typed = jnp.issubdtype(seed.dtype, jax.dtypes.prng_key)
-    return "key " + str(np.asarray(jax.random.key_data(seed) if typed else seed).tolist())
+    if _typed(seed).ndim >= 1:
+        return "one key per dataset"
+    return "key " + str(np.asarray(jax.random.key_data(_typed(seed))).tolist())
 
 
 def batch_inputs(

@@ -56,6 +56,8 @@ class Sampler:
         accelerator when JAX has one), ``"cpu"`` or ``"accelerator"``.
     progress : show a progress bar; None (default): when stderr is a terminal.
 
+    Notes
+    -----
     ``device`` and ``progress`` change where and how visibly the draws are made, not the draws; the
     other settings are stored in each fit's spec (``attrs["spec"]``, key ``sampler``).
     """

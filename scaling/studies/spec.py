@@ -131,9 +131,9 @@ def load_spec(path: str | Path, overrides: dict[str, dict[str, Any]] | None = No
         if v is not None and v < 1:
             raise SpecError(f"{where}: [sampler] {k} must be an int >= 1; got {v!r}.")
     try:
-        sampler_of(spec, where)
+        sampler_of(spec)
     except ScalingError as e:
-        raise SpecError(str(e)) from None
+        raise SpecError(f"{where}: {e}") from None
     _check_model(spec, where)
     _check_values(spec, where)
     _resolve_source(spec, path)
@@ -147,12 +147,13 @@ def load_spec(path: str | Path, overrides: dict[str, dict[str, Any]] | None = No
     return spec
 
 
-def sampler_of(spec: dict[str, Any], where: str = "spec") -> dict[str, Any]:
-    """The ``[sampler]`` table's NUTS settings (all but ``seed``), as ``sampler=`` takes them."""
-    settings = {k: v for k, v in spec.get("sampler", {}).items() if k != "seed"}
+def sampler_of(spec: dict[str, Any]) -> dict[str, Any]:
+    """The ``[sampler]`` table's NUTS settings (all but ``seed``), as ``sampler=`` takes them (checked:
+    a bad value raises a ScalingError naming ``[sampler]``)."""
     from scaling.infer.sampler import Sampler
 
-    Sampler.of(settings, f"{where}: [sampler]")  # checked here, so that a bad value names the table
+    settings = {k: v for k, v in spec.get("sampler", {}).items() if k != "seed"}
+    Sampler.of(settings, "[sampler]")
     return settings
 
 
