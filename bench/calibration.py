@@ -152,9 +152,9 @@ def date_series(name: str, spec: dict) -> list[dict]:
                     fits=fits,
                     shapes=shapes,
                     horizon=c + 3.0,
-                    n_grid_per_year=2,
+                    num_grid_per_year=2,
                     validation=validation,
-                    fit_kwargs={k: v for k, v in FIT.items() if k != "progress"},
+                    sampler=FIT,
                 )
                 if validation == VALIDATIONS[0]:
                     rows.append(_row(name, c, f"trend_mean_{lik}", fc.predict(dates, "mean"), y_test, True))
@@ -174,11 +174,11 @@ def date_series(name: str, spec: dict) -> list[dict]:
                 y=spec["y"],
                 fits=fits,
                 horizon=c + 3.0,
-                n_grid_per_year=2,
+                num_grid_per_year=2,
                 shapes=tuple(k for k in shapes if k != "quadratic_trend"),
             )
             rows.append(_row(name, c, f"stacked_no_quadratic_{lik}", two.predict(dates), y_test, True))
-        pf = scaling.fit_point(train, "exponential_trend", x=spec["x"], y=spec["y"], n_bootstrap=400, seed=0)
+        pf = scaling.fit_point(train, "exponential_trend", x=spec["x"], y=spec["y"], num_bootstrap=400, seed=0)
         rows.append(_row(name, c, "huber", _flat(scaling.predict(pf, dates, kind="predictive")), y_test, True))
         for r in rows[start:]:
             print(json.dumps({k: v for k, v in r.items() if k != "pit"}), flush=True)
@@ -193,11 +193,11 @@ def law_series(name: str, spec: dict) -> list[dict]:
             spec["law"],
             x=spec["x"],
             y=spec["y"],
-            cutoff=c,
+            cutoffs=[c],
             methods=["bayes", "huber"],
             dropna=spec.get("dropna", False),
-            fit_kwargs=FIT,
-            point_kwargs={"n_bootstrap": 400},
+            sampler=FIT,
+            point_kwargs={"num_bootstrap": 400},
         )
         law = scaling.get_law(spec["law"])
         df = scaling.datasets.load(spec["data"]()) if isinstance(spec["data"](), str) else spec["data"]()

@@ -283,7 +283,7 @@ def main() -> None:
         return
 
     # ---- ours: bootstrap (the whole call: grid fit + replicates)
-    bkw = kw | {"n_bootstrap": n_boot, "bootstrap_starts": args.bootstrap_starts, "seed": args.seed}
+    bkw = kw | {"num_bootstrap": n_boot, "bootstrap_starts": args.bootstrap_starts, "seed": args.seed}
     tb = time_call(lambda i: scaling.fit_point(df, "chinchilla", **bkw), repeats)
     db = tb["results"][-1]
     post = db["posterior"]

@@ -60,7 +60,7 @@ def main() -> None:
         for device in ("cpu", "accelerator"):
             t = time_call(
                 lambda i, nb=n_bootstrap, device=device: scaling.fit_point(
-                    power, "power_law", x="flop", y="loss", n_bootstrap=nb, seed=i, device=device
+                    power, "power_law", x="flop", y="loss", num_bootstrap=nb, seed=i, device=device
                 ),
                 repeats,
             )

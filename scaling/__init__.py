@@ -26,7 +26,7 @@ from scaling.analysis import (
 from scaling.data import DataError, data_dir, prepare
 from scaling.data import registry as datasets
 from scaling.errors import ScalingError, SpecError
-from scaling.infer import fit, fit_many, fit_point, fit_survey, hoffmann_grid, select_problem
+from scaling.infer import Sampler, fit, fit_many, fit_point, fit_survey, hoffmann_grid, select_problem
 from scaling.io import load, save
 from scaling.models import (
     LAWS,
@@ -41,7 +41,7 @@ from scaling.models import (
     get_likelihood,
     resolve,
 )
-from scaling.planning import plan, run_plan
+from scaling.planning import plan, plan_year, run_plan
 from scaling.plots import (
     plot_benchmark_curves,
     plot_can_pay,
@@ -63,7 +63,7 @@ from scaling.plots import (
 from scaling.runtime import enable_compilation_cache
 from scaling.studies import load_spec, run_spec
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "accelerated",
@@ -78,6 +78,7 @@ __all__ = [
     "Param",
     "Prior",
     "ScalingError",
+    "Sampler",
     "SpecError",
     "__version__",
     "analysis",
@@ -105,6 +106,7 @@ __all__ = [
     "marginal_returns",
     "models",
     "plan",
+    "plan_year",
     "planning",
     "plot_benchmark_curves",
     "plot_can_pay",

@@ -59,7 +59,20 @@ def check_prob(value: Any, where: str, name: str = "prob") -> float:
 
 
 def check_seed(value: Any, where: str, name: str = "seed") -> int:
-    """A PRNG seed: an int in [0, 2**32 - 1]."""
+    """A PRNG seed as an int in [0, 2**32 - 1]: an int, or a JAX PRNG key (``jax.random.key`` or the raw
+    ``jax.random.PRNGKey``), read as its last 32-bit word (so ``jax.random.key(s)`` gives ``s``).
+
+    >>> check_seed(7, "f")
+    7
+    """
+    if getattr(value, "dtype", None) is not None and not isinstance(value, np.integer) and np.ndim(value) <= 1:
+        import jax
+        import jax.numpy as jnp
+
+        if jnp.issubdtype(value.dtype, jax.dtypes.prng_key):
+            return int(np.asarray(jax.random.key_data(value)).ravel()[-1])
+        if value.dtype == np.uint32 and np.shape(value) == (2,):
+            return int(np.asarray(value)[-1])
     return check_int(name, value, 0, where, high=SEED_MAX)
 
 

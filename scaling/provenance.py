@@ -31,7 +31,7 @@ def spec_id(spec: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(spec).encode()).hexdigest()[:16]
 
 
-def root_attrs(spec: dict[str, Any], problems: list[Any], seed: int, *, single: bool) -> dict[str, Any]:
+def root_attrs(spec: dict[str, Any], problems: list[Any], seed: int | str, *, single: bool) -> dict[str, Any]:
     """Root attrs of a fit (netCDF-safe: strings and numbers only).
 
     ``problems`` are the :class:`scaling.data.preparation.Prepared` inputs: their data hashes,
@@ -51,7 +51,7 @@ def root_attrs(spec: dict[str, Any], problems: list[Any], seed: int, *, single: 
         "spec_id": spec_id(spec),
         "data_sha256": problems[0].sha256() if one else canonical_json([p.sha256() for p in problems]),
         "versions": canonical_json(versions()),
-        "seed": int(seed),
+        "seed": seed if isinstance(seed, str) else int(seed),  # an int, or a JAX key as text
         "excluded_rows": canonical_json(per_problem([p.excluded for p in problems])),
         "notices": canonical_json(per_problem([p.notes for p in problems])),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -95,6 +95,6 @@ def test_refuses_other_laws_and_gates():
         {"t": t, "y": y}, "broken_exponential_trend", x="t", y="y", num_warmup=5, num_samples=20, num_chains=2, seed=0
     )
     assert accelerated(bad).category == "unreliable" and "no verdict" in accelerated(bad).text
-    other = scaling.fit_point({"t": t, "y": y}, "exponential_trend", x="t", y="y", n_bootstrap=10)
+    other = scaling.fit_point({"t": t, "y": y}, "exponential_trend", x="t", y="y", num_bootstrap=10)
     with pytest.raises(ValueError, match="broken_exponential_trend"):
         accelerated(other)

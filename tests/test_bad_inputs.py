@@ -132,7 +132,7 @@ def test_check_without_posterior_and_option_text_for_a_number(tmp_path):
     result = CliRunner().invoke(app, ["check", str(tmp_path / "empty.nc")])
     assert result.exit_code == 2 and "needs a fit with a posterior group" in result.output, result.output
     args = ["fit", str(BAD / "percent_scores.csv"), "--law", "logistic", "--x", "training_flop", "--y", "mmlu"]
-    result = CliRunner().invoke(app, [*args, "--option", "floor=abc", "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(app, [*args, "--law-option", "floor=abc", "--out", str(tmp_path / "o")])
     assert result.exit_code == 2, result.output
     assert "The 'floor' option of law 'logistic' must be a number. Got 'abc' instead." in result.output
 
@@ -162,8 +162,10 @@ def test_sampler_settings_checked_before_sampling(monkeypatch, kwargs, match):
 
 def test_bootstrap_size_checked_against_memory(monkeypatch):
     monkeypatch.setattr("scaling.checks.available_memory", lambda: 2**30)
-    with pytest.raises(ScalingError, match=r"fit_point: n_bootstrap=1,000,000,000 .*the largest n_bootstrap that fits"):
-        scaling.fit_point(XY, "power_law", x="flop", y="loss", n_bootstrap=10**9)
+    with pytest.raises(
+        ScalingError, match=r"fit_point: num_bootstrap=1,000,000,000 .*the largest num_bootstrap that fits"
+    ):
+        scaling.fit_point(XY, "power_law", x="flop", y="loss", num_bootstrap=10**9)
 
 
 @pytest.mark.parametrize(
@@ -195,8 +197,8 @@ def test_forecast_threshold_and_extend_checked(tmp_path):
 
 
 def test_returns_on_a_point_fit_without_bootstrap_says_why_not():
-    point = scaling.fit_point(XY, "saturating_power_law", x="flop", y="loss", n_starts=4)
-    with pytest.raises(ScalingError, match=r"this point fit has 1 estimate \(no bootstrap\).*n_bootstrap >= 20"):
+    point = scaling.fit_point(XY, "saturating_power_law", x="flop", y="loss", num_starts=4)
+    with pytest.raises(ScalingError, match=r"this point fit has 1 estimate \(no bootstrap\).*num_bootstrap >= 20"):
         scaling.returns(point)
 
 
@@ -218,7 +220,7 @@ def _spec(tmp_path: Path, extra: str = "", data: str = "") -> Path:
         ("[outputs]\nextend = inf\n", r"s\.toml: \[outputs\] extend must be a finite number >= 0"),
         ("[sampler]\nseed = 99999999999\n", r"s\.toml: \[sampler\] seed must be an int in \[0, 4294967295\]"),
         ("[sampler]\nnum_samples = 1e9\n", r"s\.toml: \[sampler\] num_samples must be an int"),
-        ('[model.options]\nfloor = "abc"\n', r"s\.toml: \[model\]: .*unexpected keyword argument 'floor'"),
+        ('[model.law_options]\nfloor = "abc"\n', r"s\.toml: \[model\]: .*unexpected keyword argument 'floor'"),
     ],
 )
 def test_spec_values_checked_before_any_fit(tmp_path, extra, match):

@@ -82,7 +82,7 @@ def test_bootstrap_interval_matches_published(chinchilla_df):
         y="loss",
         init=HOFFMANN,
         init_space="physical",
-        n_bootstrap=1000,
+        num_bootstrap=1000,
         bootstrap_starts=2,
         seed=0,
     )

@@ -90,7 +90,7 @@ def test_beta_edges_and_binomial_needs_items():
     with pytest.raises(DataError, match="row 7, column 'acc'.*strictly between 0 and 1"):
         prepare(near, Model(lg, beta), x="c", y="acc")
     assert prepare(near.assign(acc=near["acc"].clip(upper=0.999)), Model(lg, beta), x="c", y="acc").n == 8
-    with pytest.raises(DataError, match="needs n_trials"):
+    with pytest.raises(DataError, match="needs trials="):
         prepare(df, Model(lg, get_likelihood("binomial")), x="c", y="acc")
 
 
@@ -149,7 +149,7 @@ def test_checks_name_the_first_bad_row_with_numeric_columns():
         prepare({"flop": x, "loss": np.full(8, np.nan)}, Model(PL, LN), x="flop", y="loss")
     counts = {"flop": x, "score": np.full(8, 0.5), "n": np.r_[np.full(7, 100.0), 12.5]}
     with pytest.raises(DataError, match=r"data row 7, column 'n': expected a positive whole item count; got 12\.5"):
-        prepare(counts, Model(get_law("logistic"), get_likelihood("binomial")), x="flop", y="score", n_trials="n")
+        prepare(counts, Model(get_law("logistic"), get_likelihood("binomial")), x="flop", y="score", trials="n")
     ints = prepare({"flop": 10 ** np.arange(10, 18, dtype=np.int64), "loss": y}, Model(PL, LN), x="flop", y="loss")
     np.testing.assert_allclose(ints.raw_x["x"], 10.0 ** np.arange(10, 18))
 

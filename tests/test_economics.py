@@ -27,12 +27,12 @@ def test_anchor_20b_of_compute_supports_100b_revenue():
 
 def test_degenerate_revenue_gives_closed_forms():
     r, g, s, d = 100e9, 0.8, 0.5, 0.25
-    p = econ.plan(np.full(1000, r), year=2028, gross_margin=g, compute_share=s, amortisation_years=4)
+    p = econ.plan_year(np.full(1000, r), year=2028, gross_margin=g, compute_share=s, amortisation_years=4)
     expected = s * (1 - g) * r / d
     assert p.affordable_commitment == pytest.approx(expected)
     assert p.newsvendor_commitment == pytest.approx(expected)
     assert p.critical_fractile == pytest.approx((g * d / (s * (1 - g))) / (g * d / (s * (1 - g)) + d))
-    curve = econ.plan(
+    curve = econ.plan_year(
         np.full(10, r),
         year=2028,
         gross_margin=g,
@@ -48,7 +48,7 @@ def test_degenerate_revenue_gives_closed_forms():
 def test_newsvendor_matches_brute_force():
     rng = np.random.default_rng(0)
     revenue = np.exp(rng.normal(np.log(50e9), 0.6, size=20000))
-    p = econ.plan(revenue, year=2028, commitments=np.linspace(0, 200e9, 2001))
+    p = econ.plan_year(revenue, year=2028, commitments=np.linspace(0, 200e9, 2001))
     best = p.curve.loc[p.curve["expected_cost"].idxmin(), "commitment"]
     assert best == pytest.approx(p.newsvendor_commitment, rel=0.03)
 
@@ -56,25 +56,27 @@ def test_newsvendor_matches_brute_force():
 def test_affordable_commitment_is_monotone():
     rng = np.random.default_rng(1)
     revenue = np.exp(rng.normal(np.log(50e9), 0.8, size=5000))
-    by_pct = [econ.plan(revenue, year=2028, percentile=q).affordable_commitment for q in (5, 10, 25, 50)]
+    by_pct = [econ.plan_year(revenue, year=2028, percentile=q).affordable_commitment for q in (5, 10, 25, 50)]
     assert np.all(np.diff(by_pct) > 0)
-    by_margin = [econ.plan(revenue, year=2028, gross_margin=g).affordable_commitment for g in (0.5, 0.7, 0.9)]
+    by_margin = [econ.plan_year(revenue, year=2028, gross_margin=g).affordable_commitment for g in (0.5, 0.7, 0.9)]
     assert np.all(np.diff(by_margin) < 0)  # higher margin: less of revenue is cost of revenue to spend
-    by_revenue = [econ.plan(revenue * k, year=2028).affordable_commitment for k in (1, 2, 4)]
+    by_revenue = [econ.plan_year(revenue * k, year=2028).affordable_commitment for k in (1, 2, 4)]
     assert np.all(np.diff(by_revenue) > 0)
-    by_depreciation = [econ.plan(revenue, year=2028, efficiency_gain=q).affordable_commitment for q in (1.0, 1.4, 2.0)]
+    by_depreciation = [
+        econ.plan_year(revenue, year=2028, efficiency_gain=q).affordable_commitment for q in (1.0, 1.4, 2.0)
+    ]
     assert np.all(np.diff(by_depreciation) <= 0)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"gross_margin": 1.2}, "plan: 'gross_margin' must be in \\(0, 1\\)"),
+        ({"gross_margin": 1.2}, "plan_year: 'gross_margin' must be in \\(0, 1\\)"),
         ({"gross_margin": 0.0}, "'gross_margin'"),
         ({"compute_share": -0.1}, "'compute_share'"),
-        ({"percentile": 0}, "'percentile' parameter of plan must be in \\(0, 100\\)"),
+        ({"percentile": 0}, "'percentile' parameter of plan_year must be in \\(0, 100\\)"),
         ({"percentile": 100}, "'percentile'"),
-        ({"lead_time": -1}, "'lead_time' parameter of plan must be >= 0"),
+        ({"lead_time": -1}, "'lead_time' parameter of plan_year must be >= 0"),
         ({"amortisation_years": 0}, "'amortisation_years'"),
         ({"underbuy_cost": -1.0}, "'underbuy_cost'"),
         ({"commitments": [-5.0]}, "commitments"),
@@ -82,16 +84,16 @@ def test_affordable_commitment_is_monotone():
 )
 def test_input_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        econ.plan(np.full(10, 1e9), year=2028, **kwargs)
+        econ.plan_year(np.full(10, 1e9), year=2028, **kwargs)
     with pytest.raises(ValueError, match="non-negative"):
-        econ.plan(np.array([1e9, -1.0]), year=2028)
+        econ.plan_year(np.array([1e9, -1.0]), year=2028)
 
 
 @pytest.mark.parametrize("g", [1.0, 0.0, 1.5, -0.2, float("nan")])
 def test_one_gross_margin_rule_for_the_library_the_spec_and_the_cli(g, tmp_path):
     rule = re.escape(GROSS_MARGIN_RULE)
-    with pytest.raises(ScalingError, match=rf"plan: 'gross_margin' must be {rule}"):  # 1.0 divided by zero
-        econ.plan(np.full(10, 1e9), year=2028, gross_margin=g)
+    with pytest.raises(ScalingError, match=rf"plan_year: 'gross_margin' must be {rule}"):  # 1.0 divided by zero
+        econ.plan_year(np.full(10, 1e9), year=2028, gross_margin=g)
     calls = {
         "affordable_compute": lambda: econ.affordable_compute(1e9, gross_margin=g),
         "supported_revenue": lambda: econ.supported_revenue(2e8, gross_margin=g),
@@ -148,7 +150,7 @@ def test_generation_pnl():
 def test_end_to_end_on_shipped_data(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = econ.run_plan(horizon=2029.0, fit_kwargs={"num_warmup": 500, "num_samples": 1000}, seed=0)
+        r = econ.run_plan(horizon=2029.0, sampler={"num_warmup": 500, "num_samples": 1000}, seed=0)
     der = r.tree["derived"]
     for name in ("capability", "revenue", "naive_revenue", "affordable_capex_demand", "p_cannot_pay"):
         assert name in der, name

@@ -28,7 +28,7 @@ def problems(sizes=(20, 25, 30), seed=0):
 def batch():
     data = problems()
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(7), i))(np.arange(3))
-    return data, keys, scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, **SETTINGS)
+    return data, keys, scaling.fit_many(data, "power_law", x="flop", y="loss", seed=keys, **SETTINGS)
 
 
 def test_layout(batch):
@@ -47,11 +47,11 @@ def test_layout(batch):
 def test_equals_separate_fits_with_same_keys(batch):
     data, keys, dt = batch
     for i, (name, d) in enumerate(data.items()):
-        one = scaling.fit_many({name: d}, "power_law", x="flop", y="loss", keys=keys[i : i + 1], **SETTINGS)
+        one = scaling.fit_many({name: d}, "power_law", x="flop", y="loss", seed=keys[i : i + 1], **SETTINGS)
         np.testing.assert_allclose(
             one.posterior["alpha"].values[..., 0], dt.posterior["alpha"].sel(problem=name).values, rtol=1e-5, atol=1e-6
         )
-        single = scaling.fit(d, "power_law", x="flop", y="loss", rng_key=keys[i], **SETTINGS)
+        single = scaling.fit(d, "power_law", x="flop", y="loss", seed=keys[i], **SETTINGS)
         np.testing.assert_allclose(
             single.posterior["alpha"].values, dt.posterior["alpha"].sel(problem=name).values, rtol=1e-5, atol=1e-6
         )
@@ -63,7 +63,7 @@ def test_second_call_compiles_nothing(batch, caplog):
     before = dict(engine.TRACES)
     with jax.log_compiles(True), caplog.at_level(logging.WARNING):
         caplog.clear()
-        dt = scaling.fit_many(new, "power_law", x="flop", y="loss", keys=keys, **SETTINGS)
+        dt = scaling.fit_many(new, "power_law", x="flop", y="loss", seed=keys, **SETTINGS)
         compiles = [r.getMessage() for r in caplog.records if "ompil" in r.getMessage()]
         jax.jit(lambda v: v * 3.0 + 1.0)(np.ones(7))  # control: a new program must show up in the log
         control = [r.getMessage() for r in caplog.records if "ompil" in r.getMessage()]
@@ -75,7 +75,7 @@ def test_second_call_compiles_nothing(batch, caplog):
 
 def test_vmap_mode_agrees_with_map_mode(batch):
     data, keys, dt = batch
-    vm = scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, batch_mode="vmap", **SETTINGS)
+    vm = scaling.fit_many(data, "power_law", x="flop", y="loss", seed=keys, batch_mode="vmap", **SETTINGS)
     a, b = vm.posterior["alpha"].mean(("chain", "draw")), dt.posterior["alpha"].mean(("chain", "draw"))
     sd = dt.posterior["alpha"].std(("chain", "draw"))
     assert (abs(a - b) < 0.5 * sd).all()
@@ -121,7 +121,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="at least one dataset"):
         scaling.fit_many({}, "power_law", x="flop", y="loss")
     with pytest.raises(ValueError, match="one key per dataset"):
-        scaling.fit_many(problems(), "power_law", x="flop", y="loss", keys=jax.random.split(jax.random.key(0), 2))
+        scaling.fit_many(problems(), "power_law", x="flop", y="loss", seed=jax.random.split(jax.random.key(0), 2))
     with pytest.raises(ValueError, match=r"The 'device' parameter of fit_many must be one of \('auto', 'cpu'"):
         scaling.fit_many(problems(), "power_law", x="flop", y="loss", device="gpu0")
     if jax.default_backend() == "cpu":
@@ -149,9 +149,9 @@ def test_small_batches_run_on_the_cpu_beside_an_accelerator(batch, monkeypatch):
     data, keys, fit = batch
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
     assert devices.platform(6) == "cpu"  # 3 problems x 2 chains
-    again = scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, **SETTINGS)
+    again = scaling.fit_many(data, "power_law", x="flop", y="loss", seed=keys, **SETTINGS)
     np.testing.assert_array_equal(again.posterior["alpha"].values, fit.posterior["alpha"].values)
-    forced = scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, device="cpu", **SETTINGS)
+    forced = scaling.fit_many(data, "power_law", x="flop", y="loss", seed=keys, device="cpu", **SETTINGS)
     np.testing.assert_array_equal(forced.posterior["alpha"].values, fit.posterior["alpha"].values)
     assert "device" not in json.loads(forced.attrs["spec"])["sampler"]  # where it ran is not the model
     assert forced.attrs["spec_id"] == fit.attrs["spec_id"]
@@ -188,13 +188,13 @@ def test_chunked_jobs_pick_the_device_once(batch, monkeypatch):
 
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
     monkeypatch.setattr(engine, "run", record)
-    chunked = scaling.fit_survey(data, "power_law", x="flop", y="loss", keys=keys, chunk_size=1, **SETTINGS)
+    chunked = scaling.fit_survey(data, "power_law", x="flop", y="loss", seed=keys, chunk_size=1, **SETTINGS)
     np.testing.assert_array_equal(chunked.posterior["alpha"].values, fit.posterior["alpha"].values)
     assert sent == ["cpu"] * 3
     monkeypatch.setattr(devices, "CPU_RUNS_PER_DEVICE", 3 / len(jax.devices("cpu")))  # limit: 3 runs
     assert devices.platform(2) == "cpu" and devices.platform(6) == "gpu"
     sent.clear()
-    chunked = scaling.fit_survey(data, "power_law", x="flop", y="loss", keys=keys, chunk_size=1, **SETTINGS)
+    chunked = scaling.fit_survey(data, "power_law", x="flop", y="loss", seed=keys, chunk_size=1, **SETTINGS)
     assert sent == ["accelerator"] * 3
     np.testing.assert_array_equal(chunked.posterior["alpha"].values, fit.posterior["alpha"].values)
 
@@ -209,7 +209,7 @@ keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(7), i))(np.arange(3)
 out = {{"devices": len(jax.devices()), "shares": [str(d) for d in devices.local_devices()]}}
 for chains in (2, 1):  # 6 runs split evenly, 3 runs padded to 4
     settings = {{**SETTINGS, "num_chains": chains}}
-    dt = scaling.fit_many(problems(), "power_law", x="flop", y="loss", keys=keys, **settings)
+    dt = scaling.fit_many(problems(), "power_law", x="flop", y="loss", seed=keys, **settings)
     out[chains] = dt.posterior["alpha"].transpose("problem", "chain", "draw").values.tolist()
     out.setdefault("traces", dict(engine.TRACES))
 print(json.dumps(out))
@@ -237,7 +237,7 @@ def test_two_local_devices_give_the_same_posteriors(batch, tmp_path):
     assert out["traces"] == {"init": 1, "chunk": 1, "finish": 1}  # compiled once for both shares
     one_device = dt.posterior["alpha"].transpose("problem", "chain", "draw").values
     np.testing.assert_allclose(np.array(out["2"]), one_device, rtol=1e-5, atol=1e-6)
-    odd = scaling.fit_many(problems(), "power_law", x="flop", y="loss", keys=keys, **{**SETTINGS, "num_chains": 1})
+    odd = scaling.fit_many(problems(), "power_law", x="flop", y="loss", seed=keys, **{**SETTINGS, "num_chains": 1})
     np.testing.assert_allclose(
         np.array(out["1"]), odd.posterior["alpha"].transpose("problem", "chain", "draw").values, rtol=1e-5, atol=1e-6
     )
@@ -263,7 +263,7 @@ def test_vmap_finish_in_batches_bounds_memory_and_keeps_results(batch, monkeypat
     """vmap mode builds the pointwise arrays in batches of runs (FINISH_ELEMENTS): the same values
     whatever the batch size, padding (NaN) included."""
     data, keys, _ = batch
-    fit = lambda: scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, batch_mode="vmap", **SETTINGS)  # noqa: E731
+    fit = lambda: scaling.fit_many(data, "power_law", x="flop", y="loss", seed=keys, batch_mode="vmap", **SETTINGS)  # noqa: E731
     whole = fit()
     engine.kernels.cache_clear()
     # 200 draws x 30 points: batches of 2 runs, 6 runs in all -> three lax.map steps
@@ -304,7 +304,7 @@ def test_engine_logs_its_phases_at_info(batch, caplog):
     """At INFO the engine logs each phase's seconds per device as it ends (compile, init, sampling, ...)."""
     data, keys, _ = batch
     with caplog.at_level(logging.INFO, logger="scaling.infer.engine"):
-        scaling.fit_many(data, "power_law", x="flop", y="loss", keys=keys, **SETTINGS)
+        scaling.fit_many(data, "power_law", x="flop", y="loss", seed=keys, **SETTINGS)
     lines = [r.getMessage() for r in caplog.records if r.name == "scaling.infer.engine"]
     found = [re.fullmatch(r"(\S+) \((\d+) runs x 400 steps, map mode\): ([a-z ]+) [\d.]+ s", line) for line in lines]
     assert lines and all(found), lines

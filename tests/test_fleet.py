@@ -57,7 +57,7 @@ def test_vendor_financing_makes_the_first_gw_payable():
 def test_one_year_reduces_to_the_one_year_planner():
     rng = np.random.default_rng(0)
     revenue = np.exp(rng.normal(np.log(50e9), 0.6, size=4000))
-    curve = econ.plan(revenue, year=2027, efficiency_gain=1.0, commitments=[20e9, 50e9, 80e9]).curve
+    curve = econ.plan_year(revenue, year=2027, efficiency_gain=1.0, commitments=[20e9, 50e9, 80e9]).curve
     a = econ.FleetAssumptions(efficiency_gain=1.0)
     fleet = [
         econ.evaluate_commitments(revenue[:, None], [2027], [k], a).attrs["p_cannot_pay"] for k in curve["commitment"]
@@ -165,7 +165,7 @@ def test_inputs_are_validated():
 def shipped():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = econ.run_plan(horizon=2029.0, fit_kwargs={"num_warmup": 500, "num_samples": 1000}, seed=0)
+        r = econ.run_plan(horizon=2029.0, sampler={"num_warmup": 500, "num_samples": 1000}, seed=0)
     return r, econ.plan_policies(r)
 
 

@@ -166,7 +166,7 @@ def trend_fits(trend_data):
 def test_point_fit_predictive_recovers_the_scatter(trend_data):
     """Bootstrap + s t_{n-k}: the predictive spread of log y is the true 0.3 nats (plus parameter
     uncertainty), and 80% intervals cover about 80% of new draws from the truth."""
-    pf = scaling.fit_point(trend_data, "exponential_trend", x="t", y="y", n_bootstrap=200, seed=0)
+    pf = scaling.fit_point(trend_data, "exponential_trend", x="t", y="y", num_bootstrap=200, seed=0)
     s, df = scaling.analysis.prediction.point_scatter(pf)
     assert df == 28 and 0.2 < s < 0.4, (s, df)
     grid = np.linspace(2018.5, 2024.5, 40)
@@ -184,7 +184,7 @@ def test_predictions_do_not_overflow_at_the_extremes():
     rng = np.random.default_rng(0)
     x = np.logspace(18, 24, 25)
     loss = 3.0 * (x / 1e18) ** -0.05 * np.exp(0.05 * rng.normal(size=x.size))
-    pf = scaling.fit_point({"x": x, "y": loss}, "power_law", x="x", y="y", n_bootstrap=50)
+    pf = scaling.fit_point({"x": x, "y": loss}, "power_law", x="x", y="y", num_bootstrap=50)
     for kind in ("mean", "predictive"):
         d = scaling.predict(pf, [1e30, 1e-6 * 1e18], kind=kind)
         assert d.dtype == np.float64 and np.all(np.isfinite(d)) and np.all(d > 0)
@@ -263,7 +263,7 @@ def test_compose_is_predictive_by_default():
     rng = np.random.default_rng(0)
     x = np.logspace(20, 26, 40)
     loss = 2.0 + 10.0 * (x / 1e20) ** -0.2 * np.exp(0.03 * rng.normal(size=40))
-    pf = scaling.fit_point({"c": x, "l": loss}, "power_law", x="c", y="l", n_bootstrap=100)
+    pf = scaling.fit_point({"c": x, "l": loss}, "power_law", x="c", y="l", num_bootstrap=100)
     compute = np.tile([1e24, 1e25, 1e30], (400, 1))
     pred, mean = fc.compose(pf, compute), fc.compose(pf, compute, kind="mean")
     assert pred.dtype == np.float64 and np.all(np.isfinite(pred))

@@ -34,7 +34,7 @@ def test_structure_is_part_of_the_frozen_model_and_round_trips():
     assert m != resolve("power_law", pooled=("log_y0",), measurement_error=True)  # another scale prior
     assert m.param_names == ("log_y0", "alpha", "log_y0_sd", "sigma")
     assert set(m.group_names) == {"log_y0_z", "log_y0_group", "log_A_group"}
-    eff = resolve("logistic", "binomial", options={"floor": 0.25, "effective_compute": True}, censored=True)
+    eff = resolve("logistic", "binomial", law_options={"floor": 0.25, "effective_compute": True}, censored=True)
     assert eff == model_from_spec(eff.spec())
     assert [i.name for i in eff.law.inputs] == ["x", "t"] and "g" in eff.law.param_names
     assert "algorithmic_progress_per_year" in eff.law.physical_names
@@ -51,7 +51,7 @@ def test_structure_refuses_what_it_cannot_mean():
     with pytest.raises(ScalingError, match="CDF"):
         resolve("logistic", "beta", censored=True)
     with pytest.raises(ValueError, match="compute input 'x'"):
-        resolve("chinchilla", options={"effective_compute": True})
+        resolve("chinchilla", law_options={"effective_compute": True})
     df = pd.DataFrame({"c": np.logspace(18, 21, 8), "y": np.linspace(3, 2, 8), "f": list("aabbccdd")})
     with pytest.raises(DataError, match="no group= column"):
         scaling.fit(df, resolve("power_law", pooled=("log_y0",)), x="c", y="y")
@@ -176,12 +176,12 @@ def test_binomial_takes_scores_of_zero_and_one_and_beta_points_at_it():
     k = rng.binomial(50, 1 / (1 + np.exp(-2.0 * (np.log10(c) - 21.5))))
     assert (k == 0).sum() >= 2 and (k == 50).sum() >= 2
     df = pd.DataFrame({"c": c, "acc": k / 50, "n": 50})
-    with pytest.raises(DataError, match="use 'binomial' with n_trials.*censored="):
+    with pytest.raises(DataError, match="use 'binomial' with trials=.*censored="):
         scaling.fit(df, "logistic", x="c", y="acc", **NUTS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dt = scaling.fit(
-            df, "logistic", likelihood="binomial", law_options={"floor": 0.0}, x="c", y="acc", n_trials="n", **NUTS
+            df, "logistic", likelihood="binomial", law_options={"floor": 0.0}, x="c", y="acc", trials="n", **NUTS
         )
     assert np.isfinite(dt["log_likelihood"]["y"].values).all()
     assert q(dt, "log10_x_mid", 0.01) < 21.5 < q(dt, "log10_x_mid", 0.99)
@@ -273,14 +273,14 @@ def test_effective_compute_recovers_the_rate_of_algorithmic_progress():
 
 # ------------------------------------------------------------------ 5. specs
 def test_spec_model_structure_is_validated_and_passed_to_fit(tmp_path):
-    from scaling.studies.spec import fit_kwargs, load_spec
+    from scaling.studies.spec import fit_arguments, load_spec
 
     path = tmp_path / "s.toml"
     path.write_text(
         '[data]\nsource = "time_horizons"\n[model]\nlaw = "exponential_trend"\nx = ["release_date"]\n'
         'y = "p50_minutes"\ny_low = "p50_ci_low"\ny_high = "p50_ci_high"\nlevel = 0.95\n'
     )
-    kw = fit_kwargs(load_spec(path))
+    kw = fit_arguments(load_spec(path))
     assert kw["y_low"] == "p50_ci_low" and kw["level"] == 0.95
     path.write_text(
         '[data]\nsource = "obsscaling"\n[model]\nlaw = "power_law"\nx = "training_flop"\ny = "mmlu"\ngroup = "family"\n'

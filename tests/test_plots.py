@@ -113,7 +113,7 @@ def test_point_fit_curves_band_only_bootstrap_replicates():
     data = {"flop": x, "loss": 3.0 * (x / 1e18) ** -0.1 * np.exp(0.02 * np.sin(np.arange(20)))}
     best = plots.fit_curves(scaling.fit_point(data, "power_law", x="flop", y="loss"))
     assert best["bands"] == [] and best["curve_label"] == "best fit"
-    boot = plots.fit_curves(scaling.fit_point(data, "power_law", x="flop", y="loss", n_bootstrap=20))
+    boot = plots.fit_curves(scaling.fit_point(data, "power_law", x="flop", y="loss", num_bootstrap=20))
     assert len(boot["bands"]) == 3 and boot["band_label"] == "bootstrap" and boot["curve_label"] == "median law"
     lo, hi = boot["bands"][0][1:]
     assert np.all(hi >= lo) and np.any(hi > lo)
@@ -170,7 +170,7 @@ def test_plot_cone(tmp_path):
 
 def test_plot_can_pay(tmp_path):
     revenue = np.exp(np.random.default_rng(1).normal(np.log(50e9), 0.6, size=4000))
-    p = econ.plan(revenue, year=2028)
+    p = econ.plan_year(revenue, year=2028)
     fig = plots.plot_can_pay(p)
     render(fig, tmp_path, "can_pay")
     (ax,) = fig.axes
@@ -248,7 +248,7 @@ def test_plot_comparison(expo, quad, tmp_path):
     assert f"w = {comp.table['weight'].iloc[0]:.2f}" in notes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == list(comp.table.index)
     with pytest.raises(ValueError, match="unreliable.*R-hat"):
-        plots.plot_comparison(Comparison("unreliable", ["exponential failed diagnostics (R-hat of growth is 1.2)"]))
+        plots.plot_comparison(Comparison("fail", ["exponential failed diagnostics (R-hat of growth is 1.2)"]))
 
 
 def test_plot_elasticity(sat, quad, tmp_path):
@@ -264,7 +264,7 @@ def test_plot_elasticity(sat, quad, tmp_path):
     assert ax.lines[0].get_xdata()[-1] == pytest.approx(1e24, rel=1e-6)  # one decade past the data
     assert len(ax.lines[-1].get_xdata()) == 24  # the data rug
     # a fit that carries its derived group (from returns / marginal_returns) is used as it is
-    with_returns = scaling.marginal_returns(sat, n_grid=17)
+    with_returns = scaling.marginal_returns(sat, num_grid=17)
     fig = plots.plot_elasticity(with_returns, quantity="elasticity_reducible", rope=None, size="double")
     render(fig, tmp_path, "elasticity_reducible")
     assert len(fig.axes[0].lines[0].get_xdata()) == 17

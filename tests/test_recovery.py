@@ -70,7 +70,7 @@ def logistic_binomial(rng):
         1 + np.exp(-truth["slope"] * (np.log10(x) - truth["log10_x_mid"]))
     )
     n = np.full(x.size, 500)
-    return {"x": x, "y": rng.binomial(n, mu) / n, "items": n}, truth, {"likelihood": "binomial", "n_trials": "items"}
+    return {"x": x, "y": rng.binomial(n, mu) / n, "items": n}, truth, {"likelihood": "binomial", "trials": "items"}
 
 
 # the trend laws' default likelihood is Student-t; these cases draw Gaussian noise on log y

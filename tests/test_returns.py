@@ -30,7 +30,7 @@ def verdict_objects(truth: str, x: tuple[float, ...], noise: float, seeds: int, 
         flexible = scaling.fit_many(data, "saturating_power_law", x="x", y="y", target_accept=0.95, **kw)
         constant = scaling.fit_many(data, "power_law", x="x", y="y", **kw)
         return [
-            returns(scaling.select_problem(flexible, s), baseline=scaling.select_problem(constant, s))[1] for s in data
+            returns(scaling.select_problem(flexible, s), baseline=scaling.select_problem(constant, s)) for s in data
         ]
 
 
@@ -98,7 +98,8 @@ def test_bad_fit_gets_no_verdict():
         num_samples=200,
         seed=0,
     )
-    dt, v = returns(bad)
+    v = returns(bad)
+    dt = v.tree
     assert v.category == "unreliable" and v.text.startswith("unreliable: ")
     assert v.p_diminishing is None and "derived" not in dt.children
 
@@ -127,7 +128,7 @@ def test_derivatives_match_the_analytic_ones(power_fit):
 
 
 def test_constant_by_construction_law_is_inconclusive(power_fit):
-    _, v = returns(power_fit)
+    v = returns(power_fit)
     assert v.category == "inconclusive" and "by construction" in v.text
 
 
@@ -135,7 +136,8 @@ def test_chinchilla_frontier_elasticity(chinchilla_df):
     """Along the compute-optimal frontier, reducible loss ~ C^(-alpha beta / (alpha + beta))."""
     x = ["params_N", "tokens_D"]
     fit = scaling.fit(chinchilla_df, "chinchilla", x=x, y="loss", seed=0)
-    dt, v = returns(fit)
+    v = returns(fit)
+    dt = v.tree
     post = fit.posterior
     expected = post["alpha"] * post["beta"] / (post["alpha"] + post["beta"])
     e = dt["derived"]["elasticity_reducible"]
@@ -146,7 +148,7 @@ def test_chinchilla_frontier_elasticity(chinchilla_df):
         "chinchilla",
         x=x,
         y="loss",
-        n_bootstrap=400,
+        num_bootstrap=400,
         bootstrap_starts=2,
         init={"E": 1.69, "a": np.log(406.4), "b": np.log(410.7), "alpha": 0.34, "beta": 0.28},
         init_space="physical",

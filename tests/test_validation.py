@@ -100,8 +100,6 @@ def test_forecast_leaves_out_shapes_with_too_few_rows():
     df = _trend(0.0, n=5, seed=5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fc = scaling.forecast(
-            df, x="date", y="y", horizon=2027, shapes=SHAPES, fit_kwargs={**SAMPLER, "likelihood": "studentt"}
-        )
+        fc = scaling.forecast(df, x="date", y="y", horizon=2027, shapes=SHAPES, sampler=SAMPLER)
     assert list(fc.fits) == ["exponential_trend"]
     assert any("quadratic_trend left out" in a and "parameters" in a for a in fc.assumptions), fc.assumptions

@@ -36,11 +36,14 @@ import pandas as pd
 
 from scaling.analysis.diagnostics import diagnose
 from scaling.analysis.prediction import _outputs, predict, transform_inputs
+from scaling.checks import check_seed
 from scaling.data.preparation import as_frame, prepare
 from scaling.data.tables import to_decimal_year
+from scaling.deprecation import renamed
 from scaling.errors import DataError, ScalingError
 from scaling.infer.bayes import fit
 from scaling.infer.point import fit_point
+from scaling.infer.sampler import Sampler, fit_kwargs_alias
 from scaling.models.law import Law
 from scaling.models.model import resolve
 
@@ -145,7 +148,7 @@ def _least_squares_draws(train, law, xs, y, x_test, rng, n_draws, units):
     with the Jacobian from JAX (finite differences of a float32 program do not resolve it)."""
     from scipy.optimize import curve_fit
 
-    pf = fit_point(train, law, x=xs, y=y, units=units, n_starts=32)  # its best fit is the starting point
+    pf = fit_point(train, law, x=xs, y=y, units=units, num_starts=32)  # its best fit is the starting point
     const = pf["constant_data"].to_dataset()
     center = {i.name: float(const[f"center_{i.name}"]) for i in law.inputs}
     y_scale = float(const["y_scale"])
@@ -188,14 +191,14 @@ def _least_squares_draws(train, law, xs, y, x_test, rng, n_draws, units):
     return out + sigma * rng.normal(size=out.shape), None
 
 
+@renamed(cutoff="cutoffs", fit_kwargs=fit_kwargs_alias("backtest"))
 def backtest(
     data: Any,
     law: str,
     *,
     x: str | Sequence[str],
     y: str,
-    cutoff: float | None = None,
-    cutoffs: Sequence[float] | None = None,
+    cutoffs: Sequence[float] | float | None = None,
     split_on: str | None = None,
     likelihood: str | None = None,
     priors: Mapping[str, Any] | None = None,
@@ -205,21 +208,25 @@ def backtest(
     units: Mapping[str, str] | None = None,
     methods: Sequence[str] = METHODS,
     probs: Sequence[float] = (0.5, 0.8, 0.95),
-    fit_kwargs: Mapping[str, Any] | None = None,
+    sampler: Sampler | Mapping[str, Any] | None = None,
     point_kwargs: Mapping[str, Any] | None = None,
     seed: int = 0,
 ) -> Backtest:
-    """Fit below ``cutoff`` (or each of ``cutoffs``: rolling origin), predict above, score.
+    """Fit below each of ``cutoffs`` (rolling origin; one value for one split), predict above, score.
 
     Parameters
     ----------
     data, law, x, y, likelihood, priors, law_options, where, dropna, units : as in :func:`scaling.fit`.
-    cutoff, cutoffs : split value(s) in the split column's natural units (FLOP, or decimal year
-        for dates: ``split_on="release_date", cutoff=2024.0``).
+    cutoffs : the split values (one or several), in the split column's natural units (FLOP, or
+        decimal year for dates: ``split_on="release_date", cutoffs=[2024.0]``); ``cutoff`` (one value)
+        is its deprecated name.
     split_on : column to split on (default: the law's input; 6 N D for chinchilla).
     methods : any of ``"bayes"``, ``"huber"``, ``"least_squares"``.
-    fit_kwargs, point_kwargs : extra arguments for :func:`scaling.fit` / :func:`scaling.fit_point`
-        (default point fit: 64 starts and 200 bootstrap replicates).
+    sampler : the NUTS settings of the Bayesian fits (a :class:`~scaling.infer.sampler.Sampler` or a
+        mapping of some of its settings; ``fit_kwargs`` is its deprecated name).
+    point_kwargs : extra arguments for :func:`scaling.fit_point` (default point fit: 64 starts and 200
+        bootstrap replicates).
+    seed : an int or a JAX key.
 
     Returns
     -------
@@ -227,24 +234,29 @@ def backtest(
     coverage_50, coverage_80, coverage_95, crps, median_abs_log10_error,
     median_abs_error, status`` (CRPS in log10 units for positive laws).
     """
-    if (cutoff is None) == (cutoffs is None):
-        raise ScalingError("backtest needs exactly one of cutoff= (one split) or cutoffs= (rolling origin).")
+    if cutoffs is None:
+        raise ScalingError("backtest needs cutoffs=: one split value, or a list of them (rolling origin).")
+    cutoffs = [cutoffs] if np.ndim(cutoffs) == 0 else list(cutoffs)
+    seed = check_seed(seed, "backtest")
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise ScalingError(f"Unknown backtest method(s) {sorted(unknown)}; choose from {list(METHODS)}.")
-    model = resolve(law, likelihood, priors=priors, options=law_options)
+    model = resolve(law, likelihood, priors=priors, law_options=law_options)
     law_obj, lik = model.law, model.likelihood
     df = as_frame(data)
     xs = [x] if isinstance(x, str) else list(x)
     prep = prepare(df, model, x=xs, y=y, where=where, dropna=dropna, units=units)  # validate everything once
     df = df.loc[prep.rows]
     split = _split_values(df, law_obj, xs, split_on)
-    fit_kwargs = {"seed": seed, **(fit_kwargs or {})}
-    point_kwargs = {"n_starts": 64, "n_bootstrap": 200, "bootstrap_starts": 4, "seed": seed, **(point_kwargs or {})}
+    point = {"num_starts": 64, "num_bootstrap": 200, "bootstrap_starts": 4, "seed": seed}
+    for old in ("n_starts", "n_bootstrap"):  # fit_point's deprecated names (it warns) replace the defaults too
+        if old in (point_kwargs or {}):
+            point.pop("num" + old[1:])
+    point_kwargs = point | dict(point_kwargs or {})
     rows, preds, notes, observed = [], {}, list(prep.notes), {}
     rng = np.random.default_rng(seed)
     y_clean = pd.Series(prep.y, index=prep.rows)  # validated, in fractions for scores
-    for c in [cutoff] if cutoffs is None else list(cutoffs):
+    for c in cutoffs:
         train, test = df[split < c], df[split >= c]
         if len(test) == 0 or len(train) <= len(law_obj.params) + len(lik.param_names):
             notes.append(f"cutoff {c:.10g}: {len(train)} training and {len(test)} test rows; skipped")
@@ -254,9 +266,9 @@ def backtest(
         x_test = {i.name: test[col].to_numpy() for i, col in zip(law_obj.inputs, xs, strict=True)}
         base = {"cutoff": float(c), "n_train": len(train), "n_test": len(test)}
         for method in methods:
-            status, draws = "ok", None
+            status, draws = "pass", None
             if method == "bayes":
-                f = fit(train, model, x=xs, y=y, units=units, **fit_kwargs)
+                f = fit(train, model, x=xs, y=y, units=units, sampler=sampler, seed=seed)
                 status = diagnose(f).status
                 kind = "mean" if lik.counts else "predictive"
                 draws = _flat(predict(f, x_test, kind=kind, seed=seed, check=False))
@@ -265,7 +277,7 @@ def backtest(
             else:
                 draws, why = _least_squares_draws(train, law_obj, xs, y, x_test, rng, 1000, units)
                 if draws is None:
-                    status = "failed"
+                    status = "fail"
                     notes.append(f"cutoff {c:.10g}: {why}")
             scores = score(draws, y_test, probs, log10=law_obj.log_output) if draws is not None else {}
             rows.append({**base, "method": method, **scores, "status": status})

@@ -22,7 +22,9 @@ class Comparison:
     ``table``: one row per fit, best first: ``elpd`` (expected log predictive
     density, PSIS-LOO), ``se``, ``elpd_diff`` and ``dse`` (difference to the best
     and its standard error), ``p`` (effective parameters), ``weight`` (stacking).
-    ``None`` when ``status`` is ``"unreliable"``.
+    ``status``: ``"pass"``, ``"warn"`` (points with a high Pareto k) or ``"fail"`` (a fit failed the
+    diagnostics gate: the comparison is unreliable and ``table`` is ``None``), the status words of
+    :func:`scaling.diagnose` (0.2 said ``"ok"`` and ``"unreliable"``).
     ``high_k``: points with Pareto k above the threshold, per fit, naming the data row.
     """
 
@@ -71,7 +73,7 @@ def compare(
     """Compare fits of different laws to the same data by PSIS-LOO.
 
     Every fit must pass :func:`scaling.analysis.diagnostics.diagnose` (``gate=True``);
-    otherwise the result is ``"unreliable"`` with the reasons and no numbers.
+    otherwise the result's status is ``"fail"`` (unreliable), with the reasons and no numbers.
     Points with Pareto k > ``k_threshold`` are listed by data row: their LOO
     estimate is unreliable, and so is an elpd difference that hinges on them.
     """
@@ -91,7 +93,7 @@ def compare(
             if not d.ok:
                 reasons.append(f"{name} failed diagnostics ({d.reasons[0]})")
     if reasons:
-        return Comparison("unreliable", reasons)
+        return Comparison("fail", reasons)
     table = compare_table(fits, method)
     high_k = {}
     for name, dt in fits.items():
@@ -99,7 +101,7 @@ def compare(
         if len(hk):
             high_k[name] = hk
             reasons.append(f"{name}: Pareto k > {k_threshold} at data row(s) {list(hk['row'])}")
-    return Comparison("warn" if high_k else "ok", reasons, table, high_k)
+    return Comparison("warn" if high_k else "pass", reasons, table, high_k)
 
 
 def comparison_to_dict(c: Comparison) -> dict[str, Any]:

@@ -57,6 +57,7 @@ import xarray as xr
 from scaling.analysis.diagnostics import diagnose
 from scaling.analysis.prediction import model_from_fit
 from scaling.checks import check_finite, check_prob
+from scaling.deprecation import renamed, warn_renamed
 from scaling.errors import ScalingError
 from scaling.models.law import LN10, Law
 
@@ -68,7 +69,17 @@ FLEXIBLE_CONSTANT_MIN = 0.5
 
 @dataclass
 class Verdict:
-    """The answer to "are returns diminishing?" for one fit."""
+    """The answer to "are returns diminishing?" for one fit, as :func:`returns` gives it.
+
+    ``category``: ``constant``, ``diminishing``, ``accelerating``, ``inconclusive`` or ``unreliable``
+    (the diagnostics gate or the comparison with the baseline failed: no numbers); ``text``: the
+    verdict in words; the probabilities behind it; ``tree``: the fit with its ``derived`` group
+    (marginal returns and elasticities on the grid, :func:`marginal_returns`), or the fit as it was
+    when the verdict is unreliable.
+
+    Unpacking it as the ``(tree, verdict)`` pair of 0.2 (``dt, v = returns(fit)``) still works for
+    one release, with a DeprecationWarning: use ``v = returns(fit)`` and ``v.tree``.
+    """
 
     category: str
     text: str
@@ -79,9 +90,22 @@ class Verdict:
     x_range: tuple[float, float] | None = None
     comparison: Any = None
     details: dict[str, Any] = field(default_factory=dict)
+    tree: xr.DataTree | None = field(default=None, repr=False)
 
     def __str__(self) -> str:
         return self.text
+
+    def _pair(self) -> tuple[xr.DataTree | None, Verdict]:
+        warn_renamed("(tree, verdict) pair", "verdict.tree", "returns", what="result", stacklevel=4)
+        return self.tree, self
+
+    def __iter__(self):
+        """Deprecated: ``dt, v = returns(fit)``, the pair 0.2 returned."""
+        return iter(self._pair())
+
+    def __getitem__(self, i: int) -> Any:
+        """Deprecated: ``returns(fit)[1]``, an item of the pair 0.2 returned."""
+        return self._pair()[i]
 
     def to_dict(self) -> dict[str, Any]:
         keys = ("category", "text", "p_diminishing", "p_accelerating", "p_constant", "p_exponent_falls", "x_range")
@@ -121,13 +145,14 @@ def _observed_coordinate(fit: xr.DataTree, law: Law) -> np.ndarray:
     return np.log10(6.0 * const["n"].values * const["d"].values)
 
 
-def marginal_returns(fit: xr.DataTree, grid: Any = None, n_grid: int = 50) -> xr.DataTree:
+@renamed(n_grid="num_grid")
+def marginal_returns(fit: xr.DataTree, grid: Any = None, num_grid: int = 50) -> xr.DataTree:
     """The fit with a ``derived`` group: marginal return and elasticities on a compute grid.
 
     Parameters
     ----------
     fit : a single-problem Bayesian or point fit (use :func:`scaling.select_problem` for fit_many).
-    grid : compute values in natural units (FLOP; years for date laws); default ``n_grid``
+    grid : compute values in natural units (FLOP; years for date laws); default ``num_grid``
         points spanning the observed range (compute C = 6 N D for chinchilla).
 
     Returns
@@ -145,7 +170,7 @@ def marginal_returns(fit: xr.DataTree, grid: Any = None, n_grid: int = 50) -> xr
     is_year = len(law.inputs) == 1 and law.inputs[0].transform == "year"
     if grid is None:
         t_obs = _observed_coordinate(fit, law)
-        t = np.linspace(t_obs.min(), t_obs.max(), n_grid)
+        t = np.linspace(t_obs.min(), t_obs.max(), num_grid)
     else:
         g = np.atleast_1d(np.asarray(grid, dtype=float))
         t = g if is_year else np.log10(g)
@@ -181,12 +206,12 @@ def returns(
     baseline: xr.DataTree | None = None,
     prob: float = 0.9,
     rope: float = 0.1,
-) -> tuple[xr.DataTree, Verdict]:
+) -> Verdict:
     """Posterior marginal returns and the diminishing-returns verdict (see module doc).
 
     Returns
     -------
-    (fit with a ``derived`` group, :class:`Verdict`). The verdict is
+    :class:`Verdict`, with the fit and its ``derived`` group as ``verdict.tree``. The verdict is
     ``unreliable`` when the diagnostics gate fails.
     """
     prob = check_prob(prob, "returns")
@@ -196,12 +221,12 @@ def returns(
         raise ScalingError(
             f"returns needs a spread of estimates to weigh a verdict, and this point fit has {n} "
             f"{'estimate (no bootstrap)' if n == 1 else 'bootstrap replicates'}; P(diminishing) from it would "
-            f"mean nothing. Refit with n_bootstrap >= {MIN_REPLICATES} (CLI: --method point --bootstrap 200), "
+            f"mean nothing. Refit with num_bootstrap >= {MIN_REPLICATES} (CLI: --method point --num-bootstrap 200), "
             f"or use a Bayesian fit."
         )
     gate = diagnose(fit)
     if not gate.ok:
-        return fit, Verdict("unreliable", f"unreliable: {gate.reasons[0]}", details={"reasons": gate.reasons})
+        return Verdict("unreliable", f"unreliable: {gate.reasons[0]}", details={"reasons": gate.reasons}, tree=fit)
     law = model_from_fit(fit).law
     dt = marginal_returns(fit, grid)
     der = dt["derived"].to_dataset()
@@ -231,7 +256,7 @@ def returns(
             )
         comparison = compare({law.name: fit, f"{base_law.name} (baseline)": baseline})
         if comparison.table is None:
-            return dt, Verdict("unreliable", f"unreliable: {comparison.reasons[0]}", comparison=comparison)
+            return Verdict("unreliable", f"unreliable: {comparison.reasons[0]}", comparison=comparison, tree=dt)
         t = comparison.table
         flex, other = t.loc[law.name], t.drop(index=law.name).iloc[0]
         w_flex = float(flex["weight"])
@@ -301,7 +326,8 @@ def returns(
     }
     verdict = Verdict(category, text, p_dim, p_acc, p_flat, p_exp, x_range, comparison, details)
     dt["derived"].attrs["verdict"] = json.dumps(verdict.to_dict())
-    return dt, verdict
+    verdict.tree = dt
+    return verdict
 
 
 def _down(p: float) -> str:

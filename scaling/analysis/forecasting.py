@@ -45,15 +45,15 @@ import xarray as xr
 
 from scaling.analysis.crossings import Crossing, as_date, crossing
 from scaling.analysis.prediction import model_from_fit, observe, outputs_paired, predict
-from scaling.checks import check_finite
+from scaling.checks import check_finite, check_seed
 from scaling.data.preparation import as_frame
 from scaling.data.tables import to_decimal_year
+from scaling.deprecation import renamed
 from scaling.errors import DataError, ScalingError
+from scaling.infer.sampler import Sampler, fit_kwargs_alias
 
 #: the trend shapes a forecast stacks by default: steady, bending, saturating, and a change of rate
 SHAPES = ("exponential_trend", "quadratic_trend", "logistic_trend", "broken_exponential_trend")
-#: sampler settings a validation refit takes over from the forecast's fits
-REFIT_SETTINGS = ("num_warmup", "num_samples", "num_chains", "target_accept", "max_tree_depth", "dense_mass")
 
 
 def frontier(
@@ -190,6 +190,7 @@ def _mix(draws: Mapping[str, np.ndarray], weights: Mapping[str, float], rng: np.
     return [(s, rng.choice(draws[s].shape[0], size=k, replace=False)) for s, k in zip(draws, counts, strict=True)]
 
 
+@renamed(fit_kwargs=fit_kwargs_alias("forecast"), n_grid_per_year="num_grid_per_year")
 def forecast(
     data: Any,
     *,
@@ -201,8 +202,8 @@ def forecast(
     shapes: Sequence[str] = SHAPES,
     where: str | None = None,
     start: float | str | None = None,
-    n_grid_per_year: int = 24,
-    fit_kwargs: Mapping[str, Any] | None = None,
+    num_grid_per_year: int = 24,
+    sampler: Sampler | Mapping[str, Any] | None = None,
     fits: Mapping[str, xr.DataTree] | None = None,
     validation: str = "auto",
     seed: int = 0,
@@ -222,6 +223,11 @@ def forecast(
     that fails the diagnostics gate gets weight 0 and is reported; if none passes, the forecast
     is marked ``unreliable`` with the reason and its crossings give no dates. ``fits`` may hold
     shapes already fitted to the same data (by name); only the others are fitted.
+
+    ``sampler``: the NUTS settings of the shapes' fits and of the validation's refits (a
+    :class:`~scaling.infer.sampler.Sampler` or a mapping of some of its settings; ``fit_kwargs`` is its
+    deprecated name). ``num_grid_per_year``: points of the forecast grid per year (``n_grid_per_year``
+    is its deprecated name). ``seed``: an int or a JAX key (the fits' seed, and the mixing of the shapes' draws).
     """
     from scaling.analysis.diagnostics import diagnose
     from scaling.analysis.validation import shape_weights
@@ -229,11 +235,11 @@ def forecast(
 
     if threshold is not None:  # capability levels (minutes, scores, loss) are positive: checked before any fit
         threshold = check_finite("threshold", threshold, "forecast", positive=True)
-    fit_kwargs = {"seed": seed, **(fit_kwargs or {})}
+    seed = check_seed(seed, "forecast")
     given, fits, notes = dict(fits or {}), {}, []
     for s in shapes:
         try:
-            fits[s] = given[s] if s in given else fit(data, s, x=x, y=y, where=where, **fit_kwargs)
+            fits[s] = given[s] if s in given else fit(data, s, x=x, y=y, where=where, sampler=sampler, seed=seed)
         except DataError as e:  # e.g. fewer rows than the shape has parameters: left out, said so
             if s == shapes[-1] and not fits:
                 raise
@@ -246,9 +252,7 @@ def forecast(
             notes.append(f"shape {s} left out: {gate[s].reasons[0]}")
     unreliable = None
     if ok:
-        weights, validation_used, comparison = shape_weights(
-            ok, method=validation, sampler={k: v for k, v in fit_kwargs.items() if k in REFIT_SETTINGS}, seed=seed
-        )
+        weights, validation_used, comparison = shape_weights(ok, method=validation, sampler=sampler, seed=seed)
     else:
         unreliable = "no trend shape passed the diagnostics gate: " + "; ".join(notes)
         ok, comparison, validation_used = fits, None, "none (unreliable)"
@@ -258,9 +262,9 @@ def forecast(
     t1 = float(years([horizon])[0])
     if t1 <= t0:
         raise ScalingError(f"horizon {horizon!r} must be after the start of the forecast ({as_date(t0)}).")
-    grid = np.linspace(t0, t1, max(int((t1 - t0) * n_grid_per_year), 2) + 1)
+    grid = np.linspace(t0, t1, max(int((t1 - t0) * num_grid_per_year), 2) + 1)
     span = float(t_obs.max() - t_obs.min())
-    rate = float(np.clip((len(t_obs) - 1) / span if span > 0 else 1.0, 1.0, n_grid_per_year))
+    rate = float(np.clip((len(t_obs) - 1) / span if span > 0 else 1.0, 1.0, num_grid_per_year))
     releases = np.arange(t0 + 1.0 / rate, t1 + 1e-9, 1.0 / rate)
     if releases.size < 2:
         releases = np.array([t0 + (t1 - t0) / 2, t1])

@@ -28,6 +28,7 @@ from arviz_stats import SamplingWrapper
 
 from scaling.analysis.prediction import law_outputs, model_from_fit
 from scaling.errors import ScalingError
+from scaling.infer.sampler import Sampler
 
 #: per-point extras a refit cannot rebuild from a fit (measurement error, censoring, groups)
 UNSUPPORTED = ("y_err", "censor", "group")
@@ -79,8 +80,10 @@ class RefitWrapper(SamplingWrapper):
     """ArviZ sampling wrapper that refits ``fit`` on a subset of its rows.
 
     ``order``: the point order ArviZ indexes (for leave-future-out, the points sorted by time;
-    ``fit_rows`` order by default). ``sampler``: the settings the refits use (the fit's own
-    chains and draws by default); ``seed``: their seed. ``refits`` counts the refits made.
+    ``fit_rows`` order by default). ``sampler``: the settings the refits use, a
+    :class:`~scaling.infer.sampler.Sampler` or a mapping of some of its settings (the fit's own chains and
+    draws, the other settings the Sampler's defaults, unless the mapping says otherwise); ``seed``: their
+    seed. ``refits`` counts the refits made.
     """
 
     def __init__(
@@ -88,7 +91,7 @@ class RefitWrapper(SamplingWrapper):
         fit: xr.DataTree,
         *,
         order: np.ndarray | None = None,
-        sampler: Mapping[str, Any] | None = None,
+        sampler: Sampler | Mapping[str, Any] | None = None,
         seed: int = 0,
     ):
         why = refit_unsupported(fit)
@@ -97,7 +100,11 @@ class RefitWrapper(SamplingWrapper):
         n = int(fit["constant_data"]["n_points"])
         self.order = np.arange(n) if order is None else np.asarray(order)
         post = fit["posterior"]
-        self.sampler = {"num_chains": post.sizes["chain"], "num_samples": post.sizes["draw"], **(sampler or {})}
+        own = {"num_chains": post.sizes["chain"], "num_samples": post.sizes["draw"]}
+        if isinstance(sampler, Sampler):
+            self.sampler = sampler.replace(progress=False)
+        else:
+            self.sampler = Sampler.of({**own, **(sampler or {}), "progress": False}, "RefitWrapper")
         self.seed = seed
         self.rows = fit_rows(fit).iloc[self.order].reset_index(drop=True)
         self.model = model_from_fit(fit)
@@ -125,10 +132,9 @@ class RefitWrapper(SamplingWrapper):
             self.model,
             x=inputs,
             y="y",
-            n_trials=trials,
+            trials=trials,
             seed=self.seed + self.refits,
-            progress=False,
-            **self.sampler,
+            sampler=self.sampler,
         )
 
     def get_inference_data(self, fitted_model):

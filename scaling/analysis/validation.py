@@ -38,6 +38,7 @@ from scaling.analysis.comparison import Comparison, compare, compare_table
 from scaling.analysis.prediction import model_from_fit
 from scaling.analysis.refits import RefitWrapper, refit_unsupported
 from scaling.errors import ScalingError
+from scaling.infer.sampler import Sampler
 
 METHODS = ("auto", "lfo", "loo", "equal")
 #: most points per shape refitted exactly by ``reloo``; beyond it the PSIS-LOO estimate is kept, with a warning
@@ -60,7 +61,7 @@ def lfo_window(t: np.ndarray, years_ahead: float = LFO_YEARS) -> tuple[int, int]
 
 
 def lfo(
-    fit: xr.DataTree, sampler: Mapping[str, Any] | None = None, seed: int = 0, years_ahead: float = LFO_YEARS
+    fit: xr.DataTree, sampler: Sampler | Mapping[str, Any] | None = None, seed: int = 0, years_ahead: float = LFO_YEARS
 ) -> tuple[Any, int]:
     """Approximate leave-future-out CV of a date-trend fit (module doc): ``(ELPDDataLFO, refits)``."""
     import arviz_stats as azs
@@ -140,14 +141,15 @@ def shape_weights(
     fits: Mapping[str, xr.DataTree],
     *,
     method: str = "auto",
-    sampler: Mapping[str, Any] | None = None,
+    sampler: Sampler | Mapping[str, Any] | None = None,
     seed: int = 0,
 ) -> tuple[dict[str, float], str, Comparison | None]:
     """Stacking weights of the fitted shapes, a description of the method used, and the comparison.
 
     ``method``: ``"auto"`` or ``"loo"`` (PSIS-LOO, high-k points refitted), ``"lfo"``
-    (leave-future-out) or ``"equal"`` (see the module doc). ``sampler``: settings for the refits (default: each fit's
-    own chains and draws, the engine's warm-up).
+    (leave-future-out) or ``"equal"`` (see the module doc). ``sampler``: settings for the refits, a
+    :class:`~scaling.infer.sampler.Sampler` or a mapping (default: each fit's own chains and draws, the
+    Sampler's other defaults).
     """
     if method not in METHODS:
         raise ScalingError(f"The 'validation' parameter of forecast must be one of {list(METHODS)}. Got {method!r}.")

@@ -77,6 +77,23 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+def renamed_flag(new_flag: str, new: Any, old_flag: str, old: Any, default: Any) -> Any:
+    """The value of an option renamed in 0.3.0: the new flag's, else the retired flag's (hidden from
+    ``--help``; it prints a warning naming the new flag and raises a DeprecationWarning), else ``default``."""
+    if old is None or old == []:
+        return default if new is None else new
+    if new is not None and new != []:
+        raise typer.BadParameter(f"give {new_flag} only ({old_flag} is its deprecated name), not both.")
+    import warnings
+
+    from scaling.deprecation import REMOVED_IN, SINCE
+
+    message = f"{old_flag} is deprecated since {SINCE} and will be removed in {REMOVED_IN}; use {new_flag} instead."
+    err.print(Text.assemble(("warning:", "yellow"), " " + message))
+    warnings.warn(message, DeprecationWarning, stacklevel=2)
+    return old
+
+
 #: ``--device`` of the fitting commands (validated by the library: see :func:`scaling.infer.devices.platform`).
 DeviceOption = Annotated[
     str, typer.Option(help="auto (small fits on the CPU, large batches on a GPU when there is one), cpu, accelerator.")

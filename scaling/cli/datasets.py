@@ -42,7 +42,7 @@ def datasets_fetch(
 
     Reports each file's size, sha256 and licence. Files already cached and verified are not downloaded again.
     """
-    from scaling.data.download import cache_dir, fetch_file, sha256_file
+    from scaling.data.download import download_cache_dir, fetch_file, sha256_file
     from scaling.data.registry import info, registry
 
     if all_ == bool(names):
@@ -66,7 +66,7 @@ def datasets_fetch(
             f"{name}: {path} ({size / 1e6:.2f} MB, sha256 {sha256_file(path)}); licence: {entry.get('licence', '')}",
             markup=False,
         )
-    console.print(f"cache: {cache_dir()}", markup=False)
+    console.print(f"cache: {download_cache_dir()}", markup=False)
     if failed:
         raise typer.Exit(2)
 

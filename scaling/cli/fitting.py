@@ -25,6 +25,7 @@ from scaling.cli.common import (
     parse_prior,
     print_diagnosis,
     print_summary,
+    renamed_flag,
     user_errors,
 )
 from scaling.errors import ScalingError
@@ -40,12 +41,12 @@ def fit(
         "results/fit"
     ),
     likelihood: Annotated[str | None, typer.Option(help="lognormal, studentt, normal, beta, binomial.")] = None,
-    n_trials: Annotated[str | None, typer.Option(help="Item-count column (binomial).")] = None,
-    option: Annotated[list[str] | None, typer.Option(help="Law option key=value, e.g. floor=0.25.")] = None,
+    trials: Annotated[str | None, typer.Option(help="Item-count column (binomial).")] = None,
+    law_option: Annotated[list[str] | None, typer.Option(help="Law option key=value, e.g. floor=0.25.")] = None,
     prior: Annotated[list[str] | None, typer.Option(help="Prior override, e.g. 'alpha=HalfNormal(scale=1)'.")] = None,
-    chains: int = 4,
-    warmup: int = 1000,
-    samples: int = 1000,
+    num_chains: Annotated[int | None, typer.Option(help="Chains  [default: 4]")] = None,
+    num_warmup: Annotated[int | None, typer.Option(help="Warm-up steps per chain  [default: 1000]")] = None,
+    num_samples: Annotated[int | None, typer.Option(help="Draws kept per chain  [default: 1000]")] = None,
     seed: int = 0,
     dropna: Annotated[bool, typer.Option(help="Exclude rows with missing values (reported).")] = False,
     where: Annotated[
@@ -55,27 +56,42 @@ def fit(
     method: Annotated[
         str, typer.Option(help="nuts (Bayesian posterior) or point (Huber loss + L-BFGS, multi-start).")
     ] = "nuts",
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for --method point.")] = 0,
+    num_bootstrap: Annotated[
+        int | None, typer.Option(help="Bootstrap replicates for --method point.  [default: 0]")
+    ] = None,
     figure: Annotated[str, typer.Option(help="Figure formats, comma-separated (png, pdf, svg), or 'none'.")] = "png",
     device: DeviceOption = "auto",
+    # the flags of 0.2, hidden and deprecated: --n-trials, --option, --chains, --warmup, --samples, --bootstrap
+    n_trials: Annotated[str | None, typer.Option(hidden=True)] = None,
+    option: Annotated[list[str] | None, typer.Option(hidden=True)] = None,
+    chains: Annotated[int | None, typer.Option(hidden=True)] = None,
+    warmup: Annotated[int | None, typer.Option(hidden=True)] = None,
+    samples: Annotated[int | None, typer.Option(hidden=True)] = None,
+    bootstrap: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Fit a law; write fit.nc, summary.csv, diagnostics.json (NUTS only) and the figure fit.png to OUT.
 
     ``--method point`` gives the literature's point fit (summed Huber loss, L-BFGS from
-    many starts, ``--bootstrap N`` resampled replicates) instead of a posterior.
+    many starts, ``--num-bootstrap N`` resampled replicates) instead of a posterior.
     """
     with user_errors():
+        trials = renamed_flag("--trials", trials, "--n-trials", n_trials, None)
+        law_option = renamed_flag("--law-option", law_option, "--option", option, None)
+        chains = renamed_flag("--num-chains", num_chains, "--chains", chains, 4)
+        warmup = renamed_flag("--num-warmup", num_warmup, "--warmup", warmup, 1000)
+        samples = renamed_flag("--num-samples", num_samples, "--samples", samples, 1000)
+        bootstrap = renamed_flag("--num-bootstrap", num_bootstrap, "--bootstrap", bootstrap, 0)
         io.check_output_dir(out)
         if method not in ("nuts", "point"):
             raise typer.BadParameter(f"--method must be 'nuts' or 'point'; got {method!r}.")
         check_finite("extend", extend, "--extend", low=0)
         if bootstrap < 0 or (bootstrap and method != "point"):
-            raise typer.BadParameter("--bootstrap takes a count >= 0 and needs --method point.")
+            raise typer.BadParameter("--num-bootstrap takes a count >= 0 and needs --method point.")
         formats = () if figure.strip().lower() == "none" else columns(figure.lower())
         if not set(formats) <= {"png", "pdf", "svg"}:
             raise typer.BadParameter(f"--figure takes png, pdf, svg (comma-separated) or 'none'; got {figure!r}.")
         priors = dict(parse_prior(p) for p in prior or [])
-        options = dict(parse_option(o) for o in option or [])
+        options = dict(parse_option(o) for o in law_option or [])
     import warnings
 
     from scaling import plots
@@ -90,7 +106,7 @@ def fit(
             if method == "point":
                 from scaling.infer.point import fit_point
 
-                dt = fit_point(data, law, n_bootstrap=bootstrap, **common)
+                dt = fit_point(data, law, num_bootstrap=bootstrap, **common)
             else:
                 from scaling.infer.bayes import fit as fit_nuts
 
@@ -98,11 +114,8 @@ def fit(
                     data,
                     law,
                     likelihood=likelihood,
-                    n_trials=n_trials,
-                    num_warmup=warmup,
-                    num_samples=samples,
-                    num_chains=chains,
-                    progress=None,
+                    trials=trials,
+                    sampler={"num_warmup": warmup, "num_samples": samples, "num_chains": chains},
                     **common,
                 )
         for w in caught:
@@ -165,7 +178,7 @@ def fit_many_cmd(
     with user_errors():
         from scaling.data.preparation import as_frame
         from scaling.infer.survey import fit_survey
-        from scaling.studies.spec import fit_kwargs, load_spec
+        from scaling.studies.spec import fit_arguments, load_spec
 
         s = load_spec(spec)
         d, m = s["data"], s["model"]
@@ -195,7 +208,7 @@ def fit_many_cmd(
             resume=resume,
             retries=retries,
             device=device,
-            **fit_kwargs(s),
+            **fit_arguments(s),
         )
     failed = json.loads(tree.attrs["failed"])
     for f in failed:
@@ -325,7 +338,8 @@ def returns_cmd(
     fit = _load_fit(fit_path)
     base = _load_fit(baseline) if baseline else None
     with user_errors():
-        dt, verdict = returns(fit, baseline=base, prob=prob, rope=rope)
+        verdict = returns(fit, baseline=base, prob=prob, rope=rope)
+        dt = verdict.tree
     console.print(verdict.text)
     if "derived" in dt.children:
         der = dt["derived"].to_dataset()

@@ -92,7 +92,6 @@ def forecast_cmd(
             threshold=threshold,
             direction=direction,
             where=where,
-            fit_kwargs={"progress": None},
             seed=seed,
         )
     console.print("assumptions", style="bold")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
 
+from scaling.deprecation import deprecated_alias
 from scaling.errors import DataError
 
 DATA_ENV = "SCALING_DATA_DIR"
@@ -63,8 +64,9 @@ def mirror_dir() -> Path | None:
     return Path(env).expanduser().resolve() if env else None
 
 
-def cache_dir() -> Path:
-    """The download cache: ``$SCALING_CACHE_DIR``, default pooch's OS cache folder for ``scaling``."""
+def download_cache_dir() -> Path:
+    """The download cache of public datasets: ``$SCALING_CACHE_DIR``, default pooch's OS cache folder for
+    ``scaling`` (not JAX's compilation cache: :func:`scaling.runtime.compilation_cache_dir`)."""
     env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser()
@@ -96,7 +98,7 @@ def manifest(entry: dict[str, Any]) -> dict[str, str]:
 
 def cached_path(name: str, entry: dict[str, Any]) -> Path:
     """``<cache>/<dataset>/<upstream file name>``, or the folder ``<cache>/<dataset>`` of a many-file entry."""
-    return cache_dir() / name if "files" in entry else cache_dir() / name / upstream_name(entry)
+    return download_cache_dir() / name if "files" in entry else download_cache_dir() / name / upstream_name(entry)
 
 
 def _cached_ok(name: str, entry: dict[str, Any]) -> bool:
@@ -158,7 +160,7 @@ def locate_file(name: str, entry: dict[str, Any], *, download: bool = True, prog
         return cached
     if not download:
         raise DatasetUnavailable(
-            f"Dataset {name!r} is not in the cache ({cached}). " + WHAT_TO_DO.format(cache=cache_dir())
+            f"Dataset {name!r} is not in the cache ({cached}). " + WHAT_TO_DO.format(cache=download_cache_dir())
         )
     return fetch_file(name, entry, progress=progress)
 
@@ -180,7 +182,7 @@ def fetch_file(name: str, entry: dict[str, Any], *, progress: bool | None = None
     else:
         wanted = {f"{name}/{cached_path(name, entry).name}": (entry["url"], entry["sha256"])}
     fetcher = pooch.create(
-        path=cache_dir(),
+        path=download_cache_dir(),
         base_url="",
         registry={k: f"sha256:{h}" for k, (_, h) in wanted.items()},
         urls={k: u for k, (u, _) in wanted.items()},
@@ -201,5 +203,9 @@ def fetch_file(name: str, entry: dict[str, Any], *, progress: bool | None = None
     except requests.exceptions.RequestException as e:
         raise DatasetUnavailable(
             f"Dataset {name!r}: downloading {url} failed ({type(e).__name__}: {e}). "
-            + WHAT_TO_DO.format(cache=cache_dir())
+            + WHAT_TO_DO.format(cache=download_cache_dir())
         ) from None
+
+
+#: Deprecated name of :func:`download_cache_dir` (0.2's ``scaling.datasets.cache_dir``).
+cache_dir = deprecated_alias(download_cache_dir, "cache_dir")

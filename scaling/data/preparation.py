@@ -34,6 +34,7 @@ from scaling.data.tables import (
     to_decimal_year,
 )
 from scaling.data.where import mask as where_mask
+from scaling.deprecation import renamed
 from scaling.errors import DataError
 from scaling.models.model import Model
 
@@ -104,13 +105,14 @@ def as_frame(data: Any) -> pd.DataFrame:
     raise DataError(f"data must be a pandas DataFrame, a CSV path or a dict of arrays. Got {type(data).__name__}.")
 
 
+@renamed(n_trials="trials")
 def prepare(
     data: Any,
     model: Model,
     *,
     x: str | Sequence[str],
     y: str,
-    n_trials: str | None = None,
+    trials: str | None = None,
     dropna: bool = False,
     where: str | None = None,
     units: Mapping[str, str] | None = None,
@@ -130,7 +132,7 @@ def prepare(
     model : the :class:`~scaling.models.model.Model` the data will be fitted with (law and likelihood).
     x : column name(s) of the law's inputs, in the order of ``law.inputs``.
     y : column of the observed quantity.
-    n_trials : column with the item count per row (binomial likelihood).
+    trials : column with the item count per row (binomial likelihood); ``n_trials`` is its deprecated name.
     dropna : exclude rows with missing values (reported) instead of raising.
     where : keep only rows matching this condition (the safe filter language of
         :mod:`scaling.data.where`: comparisons of columns and literals with and/or/not),
@@ -166,9 +168,9 @@ def prepare(
             f"Law {law.name!r} takes {len(law.inputs)} input column(s) ({', '.join(names)}: "
             f"{'; '.join(i.doc for i in law.inputs)}). Got x={xs}."
         )
-    if likelihood.counts and n_trials is None:
-        raise DataError("The 'binomial' likelihood needs n_trials=<column with the item count per row>.")
-    needed = [*xs, y] + ([n_trials] if n_trials else []) + [c for c in (y_err, y_low, y_high) if c]
+    if likelihood.counts and trials is None:
+        raise DataError("The 'binomial' likelihood needs trials=<column with the item count per row>.")
+    needed = [*xs, y] + ([trials] if trials else []) + [c for c in (y_err, y_low, y_high) if c]
     needed += [c for c in (censored, group) if c]
     missing = [c for c in needed if c not in df.columns]
     if missing:
@@ -217,8 +219,8 @@ def prepare(
     cols[y] = convert_units(_numeric(df, y, source), units.get(y, "raw"), y, source)
     if law.bounded and y not in units:
         cols[y] = scores_as_fractions(cols[y], y, source, notes)
-    if n_trials:
-        cols[n_trials] = _numeric(df, n_trials, source)
+    if trials:
+        cols[trials] = _numeric(df, trials, source)
     for c in (y_err, y_low, y_high):
         if c:
             cols[c] = convert_units(_numeric(df, c, source), units.get(c, "raw"), c, source)
@@ -284,15 +286,15 @@ def prepare(
             y,
             (y32 > 0) & (y32 < 1),
             "the 'beta' likelihood needs scores strictly between 0 and 1 (also in float32, the sampler's "
-            "precision; its density is 0 or infinite at 0 and 1); use 'binomial' with n_trials (counts of 0 "
+            "precision; its density is 0 or infinite at 0 and 1); use 'binomial' with trials= (counts of 0 "
             "and n are ordinary observations there), or mark such points with censored= and a likelihood "
             "that has a CDF ('binomial', 'normal')",
             df,
             source,
         )
-    if n_trials:
-        nt = values[:, column[n_trials]]
-        _require(table, n_trials, (nt >= 1) & (nt == np.round(nt)), "expected a positive whole item count", df, source)
+    if trials:
+        nt = values[:, column[trials]]
+        _require(table, trials, (nt >= 1) & (nt == np.round(nt)), "expected a positive whole item count", df, source)
 
     for col in xs:
         v = values[:, column[col]]
@@ -324,11 +326,11 @@ def prepare(
     return Prepared(
         u=u,
         y=yarr,
-        n_trials=table[n_trials].to_numpy(dtype=float).copy() if n_trials else None,
+        n_trials=table[trials].to_numpy(dtype=float).copy() if trials else None,
         center={k: float(np.mean(v)) for k, v in u.items()},
         y_scale=y_scale,
         raw_x={inp.name: table[c].to_numpy(dtype=float).copy() for inp, c in zip(law.inputs, xs, strict=True)},
-        columns={"x": xs, "y": y, "n_trials": n_trials, **extra},
+        columns={"x": xs, "y": y, "n_trials": trials, **extra},
         rows=np.asarray(table.index),
         source=source,
         excluded=excluded,

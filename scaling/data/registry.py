@@ -27,6 +27,7 @@ from scaling.data.download import (
     ChecksumNotice,
     DatasetUnavailable,
     cache_dir,
+    download_cache_dir,
     locate_file,
     mirror_dir,
     sha256_file,
@@ -46,6 +47,7 @@ __all__ = [
     "cache_dir",
     "catalogue",
     "data_dir",
+    "download_cache_dir",
     "info",
     "load",
     "locate",
@@ -57,7 +59,7 @@ __all__ = [
 
 def data_dir() -> Path:
     """Folder public datasets are read from: the mirror ``$SCALING_DATA_DIR`` if set, else the download cache."""
-    return mirror_dir() or cache_dir()
+    return mirror_dir() or download_cache_dir()
 
 
 #: Our column names: (kind, unit, meaning). Kinds: text, date, positive, nonnegative, score, flag, number.

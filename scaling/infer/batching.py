@@ -1,6 +1,7 @@
 """The batch a NUTS fit hands the engine: sampler settings checked once, datasets padded to a
 bucketed common length with a mask (:func:`pad_length`, :func:`_stack`), one key per dataset
-(:func:`batch_inputs`), the fit's spec (:func:`fit_spec`) and the progress bar."""
+(:func:`batch_inputs`, from ``seed``: an int or a JAX key, :func:`seed_key`), the fit's spec
+(:func:`fit_spec`) and the progress bar."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from scaling.checks import check_int, check_seed
+from scaling.checks import check_seed
 from scaling.data.preparation import Prepared
 from scaling.errors import ScalingError
-from scaling.infer import devices
+from scaling.infer.sampler import Sampler
 from scaling.models.law import Law
 from scaling.models.likelihoods import Likelihood
 from scaling.models.model import Model, resolve_structure
@@ -89,30 +90,37 @@ def fit_spec(model: Model, columns, settings, num_chains) -> dict[str, Any]:
     }
 
 
-def _settings(
-    caller, num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device
-):
-    check_int("num_warmup", num_warmup, 1, caller)
-    check_int("num_samples", num_samples, 1, caller)
-    check_int("num_chains", num_chains, 1, caller)
-    check_int("max_tree_depth", max_tree_depth, 1, caller)
-    if not 0.0 < float(target_accept) < 1.0:
-        raise ScalingError(
-            f"The 'target_accept' parameter of {caller} must be in (0, 1). Got {target_accept!r} instead."
-        )
-    if batch_mode not in ("auto", "vmap", "map"):
-        raise ScalingError(
-            f"The 'batch_mode' parameter of {caller} must be 'auto', 'vmap' or 'map'. Got {batch_mode!r}."
-        )
-    devices.check_device(device, caller)  # before any work
-    return {
-        "num_warmup": int(num_warmup),
-        "num_samples": int(num_samples),
-        "max_tree_depth": int(max_tree_depth),
-        "target_accept": float(target_accept),
-        "dense_mass": bool(dense_mass),
-        "batch_mode": batch_mode,
-    }
+def seed_key(seed: Any, where: str) -> Any:
+    """``seed`` as a JAX PRNG key: an int in [0, 2**32 - 1] becomes ``jax.random.key(seed)``; a JAX key
+    (typed, ``jax.random.key``, or raw uint32, ``jax.random.PRNGKey``) is used as it is."""
+    if is_key(seed):
+        return seed
+    return jax.random.key(check_seed(seed, where))
+
+
+def is_key(seed: Any) -> bool:
+    """Whether ``seed`` is a JAX PRNG key or an array of them (typed, or raw uint32 pairs), not an int."""
+    dtype = getattr(seed, "dtype", None)
+    if dtype is None:
+        return False
+    if jnp.issubdtype(dtype, jax.dtypes.prng_key):
+        return True
+    return dtype == np.uint32 and np.shape(seed)[-1:] == (2,)
+
+
+def _typed(key: Any) -> Any:
+    """A typed key (``jax.random.key``) of a typed or raw key."""
+    return key if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else jax.random.wrap_key_data(key)
+
+
+def seed_attr(seed: Any) -> int | str:
+    """What a result's ``seed`` attribute records: the int, a key's data as text (``key [0, 42]``), or
+    ``one key per dataset`` (their data are not repeated in the attribute)."""
+    if not is_key(seed):
+        return int(seed)
+    if _typed(seed).ndim >= 1:
+        return "one key per dataset"
+    return "key " + str(np.asarray(jax.random.key_data(_typed(seed))).tolist())
 
 
 def batch_inputs(
@@ -124,7 +132,7 @@ def batch_inputs(
     likelihood: str | Likelihood | None = None,
     priors: Mapping[str, Any] | None = None,
     law_options: Mapping[str, Any] | None = None,
-    n_trials: str | None = None,
+    trials: str | None = None,
     dropna: bool = False,
     where: str | None = None,
     units: Mapping[str, str] | None = None,
@@ -136,42 +144,44 @@ def batch_inputs(
     group: str | None = None,
     pooled: Sequence[str] | Mapping[str, Any] | None = None,
     date: str | None = None,
-    num_warmup: int = 1000,
-    num_samples: int = 1000,
-    num_chains: int = 4,
-    seed: int = 0,
-    keys: jax.Array | None = None,
-    target_accept: float = 0.9,
-    max_tree_depth: int = 10,
-    dense_mass: bool = True,
-    batch_mode: str = "auto",
-    device: str = "auto",
+    sampler: Sampler | Mapping[str, Any] | None = None,
+    seed: Any = 0,
     caller: str = "fit_many",
+    **shorthand: Any,
 ) -> dict[str, Any]:
     """:func:`fit_many`'s arguments checked and resolved once (shared with :func:`scaling.infer.survey.fit_survey`):
     the named datasets, the :class:`~scaling.models.model.Model`, the data-preparation arguments, one
-    key per dataset and the sampler settings."""
+    key per dataset and the :class:`~scaling.infer.sampler.Sampler`. ``shorthand``: the Sampler's
+    fields given as keywords (``num_warmup=``, ...), which replace those of ``sampler``."""
     items = [(str(k), d) for k, d in (datasets.items() if isinstance(datasets, Mapping) else enumerate(datasets))]
     if not items:
         raise ScalingError(f"{caller} needs at least one dataset.")
-    settings = _settings(
-        caller, num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device
-    )
+    unknown = [k for k in shorthand if k not in Sampler.fields()]
+    if unknown:
+        raise TypeError(f"{caller}() got unexpected keyword argument(s) {unknown}")
+    run = Sampler.of(sampler, caller, **shorthand)
     model, structure = resolve_structure(law, likelihood, priors, law_options, y_err, y_low, censored, pooled, date)
-    prep = {"x": x, "y": y, "n_trials": n_trials, "dropna": dropna, "where": where, "units": units}
+    prep = {"x": x, "y": y, "trials": trials, "dropna": dropna, "where": where, "units": units}
     prep |= {"y_err": y_err, "y_low": y_low, "y_high": y_high, "level": level, "group": group} | structure
-    if keys is None:
-        check_seed(seed, caller)
-        keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(len(items)))
-    elif keys.shape[0] != len(items):
-        raise ScalingError(f"keys must have one key per dataset ({len(items)}). Got shape {keys.shape}.")
+    if is_key(seed) and _typed(seed).ndim >= 1:  # one key per dataset
+        keys = _typed(seed)
+        if keys.shape[0] != len(items):
+            raise ScalingError(
+                f"{caller}: seed holds {keys.shape[0]} keys; give one key per dataset ({len(items)}), "
+                "one key or an int."
+            )
+    else:  # dataset i: fold_in(key, i)
+        key = _typed(seed_key(seed, caller))
+        keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(len(items)))
     return {
         "items": items,
         "model": model,
         "prep": prep,
         "keys": keys,
-        "settings": settings,
-        "num_chains": int(num_chains),
-        "seed": seed,
-        "device": device,
+        "sampler": run,
+        "settings": run.settings(),
+        "num_chains": run.num_chains,
+        "seed": seed_attr(seed),
+        "device": run.device,
+        "progress": run.progress,
     }

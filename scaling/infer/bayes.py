@@ -4,7 +4,8 @@ Both run the same compiled NUTS engine (:mod:`scaling.infer.engine`) and return 
 :class:`xarray.DataTree` with groups ``posterior``, ``sample_stats``,
 ``log_likelihood``, ``posterior_predictive``, ``observed_data`` and
 ``constant_data``; root attrs carry the spec (JSON), its id, the data hash,
-library versions and the seed. ``fit_many`` adds a trailing ``problem`` dim.
+library versions and the seed. ``fit_many`` adds a trailing ``problem`` dim. The sampler's
+settings are one value, :class:`~scaling.infer.sampler.Sampler` (``sampler=``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import jax
 import jax.numpy as jnp
 import xarray as xr
 
-from scaling.checks import check_draws, check_seed
+from scaling.checks import check_draws
 from scaling.data.preparation import Prepared, prepare
+from scaling.deprecation import renamed
 from scaling.errors import DataError
 from scaling.infer import engine
-from scaling.infer.batching import _settings, _stack, batch_inputs, fit_spec, pad_length, progress_bar
+from scaling.infer.batching import _stack, batch_inputs, fit_spec, is_key, pad_length, progress_bar, seed_attr, seed_key
 from scaling.infer.results import to_datatree
+from scaling.infer.sampler import Sampler
 from scaling.models.law import Law
 from scaling.models.likelihoods import Likelihood
 from scaling.models.model import Model, resolve_structure
@@ -53,14 +56,16 @@ def _sample(problems, model: Model, keys, *, num_chains, settings, progress, len
     return {k: v.reshape((n_prob, num_chains) + v.shape[1:]) for k, v in out.items()}
 
 
+@renamed(keys="seed", n_trials="trials")
 def fit_many(
     datasets: Mapping[str, Any] | Sequence[Any],
     law: str | Law | Model,
     *,
     x: str | Sequence[str],
     y: str,
-    progress: bool | None = None,
-    **options: Any,
+    sampler: Sampler | Mapping[str, Any] | None = None,
+    seed: Any = 0,
+    **kwargs: Any,
 ) -> xr.DataTree:
     """Fit one law to many independent datasets with one compiled sampler, in memory.
 
@@ -76,11 +81,14 @@ def fit_many(
     Parameters
     ----------
     datasets : mapping name -> data, or a sequence of data (DataFrame, CSV path, dict).
-    law, x, y, progress : as in :func:`fit`.
-    **options : the other arguments of :func:`fit` (``likelihood, priors, law_options, n_trials,
-        dropna, where, units``, the sampler settings, ``seed``, ``device``), and ``keys``: optional
-        per-problem PRNG keys, shape (problem,); default ``fold_in(key(seed), i)`` for problem i
-        (so problem i of a batch equals :func:`fit` with ``rng_key`` set to that key).
+    law, x, y, sampler : as in :func:`fit`.
+    seed : an int, a JAX key, or one JAX key per dataset (shape ``(problem,)``). Problem i is
+        sampled from ``fold_in(key, i)`` with ``key = jax.random.key(seed)`` for an int (so problem i
+        of a batch equals :func:`fit` with ``seed`` set to that key); with one key per dataset,
+        from its own key.
+    **kwargs : the other arguments of :func:`fit`: the model's and the rows' (``likelihood, priors,
+        law_options, trials, dropna, where, units, y_err, ..., date``) and the shorthand sampler
+        keywords (``num_warmup``, ..., ``device``, ``progress``).
 
     Returns
     -------
@@ -91,7 +99,7 @@ def fit_many(
     ------
     DataError : naming the dataset (its key) when one of them is invalid.
     """
-    b = batch_inputs(datasets, law, x=x, y=y, **options)
+    b = batch_inputs(datasets, law, x=x, y=y, sampler=sampler, seed=seed, **kwargs)
     problems = []
     for name, d in b["items"]:
         try:
@@ -110,7 +118,7 @@ def fit_many(
         settings=b["settings"],
         num_chains=b["num_chains"],
         seed=b["seed"],
-        progress=progress,
+        progress=b["progress"],
         device=b["device"],
     )
 
@@ -123,7 +131,7 @@ def fit_prepared(
     *,
     settings: dict[str, Any],
     num_chains: int,
-    seed: int,
+    seed: int | str,
     length: int | None = None,
     n_max: int | None = None,
     progress: bool | None = None,
@@ -145,6 +153,7 @@ def fit_prepared(
     return to_datatree(out, problems, model, names=list(names), spec=spec, seed=seed, single=False, n_max=n_max)
 
 
+@renamed(rng_key="seed", n_trials="trials")
 def fit(
     data: Any,
     law: str | Law | Model,
@@ -154,7 +163,7 @@ def fit(
     likelihood: str | Likelihood | None = None,
     priors: Mapping[str, Any] | None = None,
     law_options: Mapping[str, Any] | None = None,
-    n_trials: str | None = None,
+    trials: str | None = None,
     dropna: bool = False,
     where: str | None = None,
     units: Mapping[str, str] | None = None,
@@ -166,16 +175,16 @@ def fit(
     group: str | None = None,
     pooled: Sequence[str] | Mapping[str, Any] | None = None,
     date: str | None = None,
-    num_warmup: int = 1000,
-    num_samples: int = 1000,
-    num_chains: int = 4,
-    seed: int = 0,
-    rng_key: jax.Array | None = None,
-    target_accept: float = 0.9,
-    max_tree_depth: int = 10,
-    dense_mass: bool = True,
-    batch_mode: str = "auto",
-    device: str = "auto",
+    sampler: Sampler | Mapping[str, Any] | None = None,
+    seed: Any = 0,
+    num_warmup: int | None = None,
+    num_samples: int | None = None,
+    num_chains: int | None = None,
+    target_accept: float | None = None,
+    max_tree_depth: int | None = None,
+    dense_mass: bool | None = None,
+    batch_mode: str | None = None,
+    device: str | None = None,
     progress: bool | None = None,
 ) -> xr.DataTree:
     """Fit a law to one dataset with NUTS and return the posterior as a DataTree.
@@ -190,7 +199,7 @@ def fit(
         default: the law's (lognormal for positive laws, beta for logistic).
     priors : overrides by parameter name, e.g. ``{"alpha": Prior("HalfNormal", scale=1)}``.
     law_options : factory options, e.g. ``{"floor": 0.25}`` for logistic.
-    n_trials : item-count column (binomial).
+    trials : item-count column (binomial): the number of items each score is out of.
     dropna : exclude rows with missing values, with a report (default: raise).
     where : row filter (pandas query), e.g. ``"frontier == 1"``; excluded rows are reported.
     units : column units, e.g. ``{"flop": "log10"}``, ``{"compute": "pf-days"}``, ``{"acc": "percent"}``.
@@ -204,20 +213,14 @@ def fit(
         non-centred hierarchical priors; the posterior has ``<param>_group`` on a ``group`` dim.
     date : a release-date column: effective compute ``log10 C + g (t - t0)`` for a compute law
         (see :func:`scaling.models.compute_laws.with_effective_compute`).
-    num_warmup, num_samples, num_chains, max_tree_depth : NUTS settings.
-    dense_mass, target_accept : the warm-up adapts a dense mass matrix (default) towards
-        a mean acceptance of ``target_accept`` (default 0.9). Scaling-law parameters are
-        few and strongly correlated (amplitude with exponent, floor with both): a dense
-        metric halves the leapfrog steps per draw on the Observational Scaling Laws MMLU
-        fit (doubling ESS per draw) and cuts them five-fold on Chinchilla-type data;
-        the higher acceptance target keeps its larger steps free of divergences there.
-        ``dense_mass=False, target_accept=0.8`` gives numpyro's defaults.
-    seed, rng_key : the same seed (or key) gives the same result.
-    batch_mode : ``"auto"``, ``"vmap"`` or ``"map"`` (see :mod:`scaling.infer.engine`).
-    device : ``"auto"`` (default): small batches of runs (this fit's chains, a few problems) on
-        the CPU, which finishes them sooner, large ones on the accelerator when JAX has one
-        (:func:`scaling.infer.devices.platform`); ``"cpu"`` or ``"accelerator"`` to choose.
-    progress : show a progress bar (default: when stderr is a terminal).
+    sampler : the NUTS settings, a :class:`~scaling.infer.sampler.Sampler` or a mapping with some of
+        its keys (``{"num_samples": 2000}``); default ``Sampler()``: 4 chains of 1000 warm-up steps and
+        1000 draws, a dense mass matrix adapted towards a mean acceptance of 0.9, tree depth <= 10.
+    seed : an int in [0, 2**32 - 1] or a JAX PRNG key; the same seed gives the same draws.
+    num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device, progress :
+        shorthand for the :class:`~scaling.infer.sampler.Sampler` fields of the same names: a value
+        given replaces that field of ``sampler`` (``fit(..., num_samples=500)``). See the Sampler for
+        what each means (``device="auto"`` runs small batches on the CPU, large ones on an accelerator).
 
     Returns
     -------
@@ -229,22 +232,32 @@ def fit(
     >>> import numpy as np, scaling
     >>> c = np.logspace(18, 22, 20); loss = 2.0 * (c / 1e18) ** -0.05
     >>> dt = scaling.fit({"c": c, "loss": loss * np.exp(0.01 * np.sin(np.arange(20)))},
-    ...                  "power_law", x="c", y="loss", num_warmup=200, num_samples=200, num_chains=1)
+    ...                  "power_law", x="c", y="loss", sampler={"num_warmup": 200, "num_samples": 200, "num_chains": 1})
     >>> round(float(dt.posterior["alpha"].mean()), 2)
     0.05
     """
-    settings = _settings(
-        "fit", num_warmup, num_samples, num_chains, target_accept, max_tree_depth, dense_mass, batch_mode, device
+    run = Sampler.of(
+        sampler,
+        "fit",
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+        num_chains=num_chains,
+        target_accept=target_accept,
+        max_tree_depth=max_tree_depth,
+        dense_mass=dense_mass,
+        batch_mode=batch_mode,
+        device=device,
+        progress=progress,
     )
-    if rng_key is None:
-        check_seed(seed, "fit")
+    settings, n_chains = run.settings(), run.num_chains
+    key = seed_key(seed, "fit")
     model, structure = resolve_structure(law, likelihood, priors, law_options, y_err, y_low, censored, pooled, date)
     prepared = prepare(
         data,
         model,
         x=x,
         y=y,
-        n_trials=n_trials,
+        trials=trials,
         dropna=dropna,
         where=where,
         units=units,
@@ -256,10 +269,11 @@ def fit(
         **structure,
     )
     n_params = len(model.law.params) + len(model.likelihood.params)
-    check_draws(settings["num_samples"], num_chains, 1, prepared.n, n_params, "fit")
-    key = jax.random.fold_in(jax.random.key(seed), 0) if rng_key is None else rng_key
+    check_draws(settings["num_samples"], n_chains, 1, prepared.n, n_params, "fit")
+    if not is_key(seed):  # an int seed: problem 0 of fit_many with that seed
+        key = jax.random.fold_in(key, 0)
     out = _sample(
-        [prepared], model, key[None], num_chains=num_chains, settings=settings, progress=progress, device=device
+        [prepared], model, key[None], num_chains=n_chains, settings=settings, progress=run.progress, device=run.device
     )
-    spec = fit_spec(model, prepared.columns, settings, num_chains)
-    return to_datatree(out, [prepared], model, names=["0"], spec=spec, seed=seed, single=True)
+    spec = fit_spec(model, prepared.columns, settings, n_chains)
+    return to_datatree(out, [prepared], model, names=["0"], spec=spec, seed=seed_attr(seed), single=True)

@@ -32,6 +32,7 @@ import xarray as xr
 
 from scaling.checks import check_int, check_memory, check_seed
 from scaling.data.preparation import prepare
+from scaling.deprecation import renamed
 from scaling.errors import ScalingError
 from scaling.infer.devices import check_device, local_devices, on_devices, platform
 from scaling.infer.lbfgs import (
@@ -121,6 +122,7 @@ def _internal_init(law: Law, init: Mapping[str, Any], space: str, center, y_scal
     return {k: init[k] for k in law.param_names}
 
 
+@renamed(n_starts="num_starts", n_bootstrap="num_bootstrap")
 def fit_point(
     data: Any,
     law: str | Law,
@@ -130,8 +132,8 @@ def fit_point(
     delta: float = 1e-3,
     init: Mapping[str, Any] | None = None,
     init_space: str = "internal",
-    n_starts: int = 64,
-    n_bootstrap: int = 0,
+    num_starts: int = 64,
+    num_bootstrap: int = 0,
     bootstrap_starts: int = 8,
     polish_starts: int | None = 32,
     law_options: Mapping[str, Any] | None = None,
@@ -151,13 +153,15 @@ def fit_point(
     ----------
     data, law, x, y, law_options, dropna, where, units : as in :func:`scaling.fit`.
     delta : Huber threshold on the residual (log units for positive laws).
-    init : starts as ``{param: array}``; default ``n_starts`` draws from the priors.
+    init : starts as ``{param: array}``; default ``num_starts`` draws from the priors (``n_starts`` is
+        the deprecated name of ``num_starts``).
     init_space : ``"internal"`` (the law's parameters) or ``"physical"`` (the papers'
         parameters, e.g. :func:`hoffmann_grid` for chinchilla).
     polish_starts : with more starts than this, the objective is evaluated at every
         start in one vectorised call and only the ``polish_starts`` lowest-loss starts
         are optimised (``None``: optimise from every start).
-    n_bootstrap : number of bootstrap replicates (resampling rows with replacement).
+    num_bootstrap : number of bootstrap replicates (resampling rows with replacement); ``n_bootstrap`` is
+        its deprecated name.
         Each replicate is warm-started from the distinct optima of the fit to the data
         whose loss is within 10% of the best (at most ``bootstrap_starts``, best first).
     priors : only their supports and (for default starts) their draws are used.
@@ -167,6 +171,7 @@ def fit_point(
     device : ``"auto"`` (default): a batch of problems whose problems x data points are at most
         :data:`CPU_PROBLEM_POINTS` (a small fit without bootstrap) is solved on the CPU, larger
         ones on the accelerator when there is one; ``"cpu"`` or ``"accelerator"`` to choose.
+    seed : an int or a JAX key (read as an int: :func:`scaling.checks.check_seed`).
 
     Returns
     -------
@@ -180,26 +185,26 @@ def fit_point(
     check_device(device, "fit_point")
     if slots is not None:
         check_int("slots", slots, 1, "fit_point")
-    law_obj = resolve(law, priors=priors, options=law_options).law
+    law_obj = resolve(law, priors=priors, law_options=law_options).law
     # the scatter model of the residuals: lognormal (log y) for positive laws, normal for scores. Huber's
     # loss needs y > 0 (positive laws, on log y) or finite scores; no likelihood's extra rules apply
     model = Model(law_obj, get_likelihood("lognormal" if law_obj.log_output else "normal"))
-    check_seed(seed, "fit_point")
-    check_int("n_bootstrap", n_bootstrap, 0, "fit_point")
-    check_int("n_starts", n_starts, 1, "fit_point")
+    seed = check_seed(seed, "fit_point")
+    check_int("num_bootstrap", num_bootstrap, 0, "fit_point")
+    check_int("num_starts", num_starts, 1, "fit_point")
     prep = prepare(data, model, x=x, y=y, dropna=dropna, where=where, units=units)
     n_params = len(law_obj.params)  # bootstrap: (replicates x starts) problems of n points, held as float64
-    per = 8 * 6 * max(n_starts, 1) * (prep.n + n_params)
+    per = 8 * 6 * max(num_starts, 1) * (prep.n + n_params)
     check_memory(
-        per * max(n_bootstrap, 1), "fit_point", f"n_bootstrap={n_bootstrap:,}", per_unit=per, name="n_bootstrap"
+        per * max(num_bootstrap, 1), "fit_point", f"num_bootstrap={num_bootstrap:,}", per_unit=per, name="num_bootstrap"
     )
-    n_first = n_starts if init is None else max((np.size(v) for v in init.values()), default=1)
+    n_first = num_starts if init is None else max((np.size(v) for v in init.values()), default=1)
     polished = n_first if polish_starts is None else min(n_first, polish_starts)
     # the draws, screening and transforms run where the fit to the data is solved (bootstrap replicates
     # may go elsewhere: solve decides per batch)
     home = jax.default_device(local_devices(platform(polished * prep.n, device, cpu_limit=CPU_PROBLEM_POINTS))[0])
     with home:
-        starts = prior_starts(law_obj, n_starts, seed) if init is None else init
+        starts = prior_starts(law_obj, num_starts, seed) if init is None else init
         init_int = _internal_init(
             law_obj, starts, init_space if init is not None else "internal", prep.center, prep.y_scale
         )
@@ -242,13 +247,13 @@ def fit_point(
         z, loss, n_iter, gnorm = solve(z0, np.ones((z0.shape[0], prep.n)))
         best = int(np.argmin(loss))
         samples = {"z": z[[best]], "loss": loss[[best]], "n_iter": n_iter[[best]], "grad_norm": gnorm[[best]]}
-        if n_bootstrap > 0:
+        if num_bootstrap > 0:
             top = _distinct_optima(z, loss, bootstrap_starts)
             k = len(top)
             rng = np.random.default_rng(seed)
-            w = rng.multinomial(prep.n, np.full(prep.n, 1.0 / prep.n), size=n_bootstrap).astype(np.float64)
-            zb, lb, ib, gb = solve(np.tile(top, (n_bootstrap, 1)), np.repeat(w, k, axis=0))
-            rows = np.arange(n_bootstrap) * k + np.argmin(lb.reshape(n_bootstrap, k), axis=1)
+            w = rng.multinomial(prep.n, np.full(prep.n, 1.0 / prep.n), size=num_bootstrap).astype(np.float64)
+            zb, lb, ib, gb = solve(np.tile(top, (num_bootstrap, 1)), np.repeat(w, k, axis=0))
+            rows = np.arange(num_bootstrap) * k + np.argmin(lb.reshape(num_bootstrap, k), axis=1)
             samples = {"z": zb[rows], "loss": lb[rows], "n_iter": ib[rows], "grad_norm": gb[rows]}
         theta_best = _constrain(law_obj, z[[best]], prep)
         theta = _constrain(law_obj, samples["z"], prep)
@@ -259,7 +264,7 @@ def fit_point(
             "delta": float(delta),
             "n_starts": int(n_init),
             "polish_starts": polish_starts,
-            "n_bootstrap": int(n_bootstrap),
+            "n_bootstrap": int(num_bootstrap),
             "bootstrap_starts": int(bootstrap_starts),
             "max_iter": int(max_iter),
             "tol": float(tol),

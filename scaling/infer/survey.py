@@ -46,10 +46,12 @@ import xarray as xr
 from scaling import io
 from scaling.checks import check_int
 from scaling.data.preparation import Prepared, prepare
+from scaling.deprecation import renamed
 from scaling.errors import DataError, ScalingError
 from scaling.infer import devices
 from scaling.infer.batching import batch_inputs, fit_spec, pad_length, progress_bar
 from scaling.infer.bayes import fit_prepared
+from scaling.infer.sampler import Sampler
 from scaling.models.law import Law
 from scaling.models.model import Model
 from scaling.provenance import canonical_json, root_attrs, spec_id
@@ -64,7 +66,7 @@ def run_chunk(
     model: Model,
     settings: dict[str, Any],
     num_chains: int,
-    seed: int,
+    seed: int | str,
     length: int,
     n_max: int,
     device: str = "auto",
@@ -104,6 +106,7 @@ def combine(parts: Sequence[xr.DataTree], attrs: dict[str, Any]) -> xr.DataTree:
     return tree
 
 
+@renamed(keys="seed", n_trials="trials")
 def fit_survey(
     datasets: Mapping[str, Any] | Sequence[Any],
     law: str | Law | Model,
@@ -117,14 +120,16 @@ def fit_survey(
     retries: int = 1,
     address: str | None = None,
     progress: bool | None = None,
-    **options: Any,
+    sampler: Sampler | Mapping[str, Any] | None = None,
+    seed: Any = 0,
+    **kwargs: Any,
 ) -> xr.DataTree:
     """:func:`scaling.fit_many` at survey scale: problems in chunks, each saved as it finishes,
     resumable after a kill, on this machine or on a Ray cluster (see the module docstring).
 
     Parameters
     ----------
-    datasets, law, x, y, **options : as in :func:`scaling.fit_many`.
+    datasets, law, x, y, sampler, seed, **kwargs : as in :func:`scaling.fit_many`.
     backend : ``"local"`` (this process, every local device) or ``"ray"`` (chunks as Ray
         tasks on a cluster; ``pip install scaling[ray]``).
     chunk_size : problems per chunk (default about an eighth of them, at most 256).
@@ -133,14 +138,15 @@ def fit_survey(
     retries : a failing chunk is retried this many times, then reported in the result's ``failed``
         attribute while the others finish; a dataset that fails validation is reported the same way.
     address : the Ray cluster's address (default: a local instance).
+    progress : a progress bar counting the chunks (default: when stderr is a terminal).
 
     Notes
     -----
-    ``device="auto"`` (in ``options``) is decided once for the whole job: locally by its total runs,
+    ``device="auto"`` (of ``sampler``) is decided once for the whole job: locally by its total runs,
     so every chunk runs where a one-piece call would and gives the same draws; on Ray, on the
     tasks' GPUs where the cluster has them.
     """
-    b = batch_inputs(datasets, law, x=x, y=y, caller="fit_survey", **options)
+    b = batch_inputs(datasets, law, x=x, y=y, sampler=sampler, seed=seed, caller="fit_survey", **kwargs)
     items, model, prep, keys = b["items"], b["model"], b["prep"], b["keys"]
     settings, num_chains, seed, device = b["settings"], b["num_chains"], b["seed"], b["device"]
     if backend not in BACKENDS:

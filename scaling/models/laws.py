@@ -33,8 +33,8 @@ LAWS: dict[str, Callable[..., Law]] = {
 }
 
 
-def get_law(law: str | Law, priors: Mapping[str, Prior | dict] | None = None, **options: Any) -> Law:
-    """Look up a law by name (with factory ``options``) and apply prior overrides.
+def get_law(law: str | Law, priors: Mapping[str, Prior | dict] | None = None, **law_options: Any) -> Law:
+    """Look up a law by name (with its factory options, ``law_options`` as keywords) and apply prior overrides.
 
     The option ``effective_compute=True`` (any compute law) adds a date input and the rate ``g`` of
     algorithmic progress (:func:`~scaling.models.compute_laws.with_effective_compute`).
@@ -43,13 +43,13 @@ def get_law(law: str | Law, priors: Mapping[str, Prior | dict] | None = None, **
     ('ceiling', 'slope', 'midpoint')
     """
     if isinstance(law, Law):
-        if options:
+        if law_options:
             raise ScalingError("Law options can only be given with a law name, not a Law object.")
         return law.with_priors(priors)
     if law not in LAWS:
         raise ScalingError(f"Unknown law {law!r}. Choose one of: {', '.join(LAWS)}.")
     factory = LAWS[law]
-    options = dict(options)
+    options = dict(law_options)
     effective = options.pop("effective_compute", False)
     if not isinstance(effective, bool):
         raise ScalingError(f"The 'effective_compute' option of law {law!r} must be true or false. Got {effective!r}.")
@@ -57,7 +57,7 @@ def get_law(law: str | Law, priors: Mapping[str, Prior | dict] | None = None, **
         bound = inspect.signature(factory).bind(**options)
     except TypeError as err:
         raise ScalingError(f"Invalid options {options} for law {law!r}: {err}") from None
-    for name, value in options.items():  # a number option given text (CLI --option floor=abc, a TOML string)
+    for name, value in options.items():  # a number option given text (CLI --law-option floor=abc, a TOML string)
         note = str(inspect.signature(factory).parameters[name].annotation)
         if "float" in note and value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ScalingError(f"The {name!r} option of law {law!r} must be a number. Got {value!r} instead.")

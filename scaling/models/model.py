@@ -24,6 +24,7 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro import handlers
 
+from scaling.deprecation import renamed
 from scaling.errors import ScalingError
 from scaling.models.law import Law, Param
 from scaling.models.laws import get_law, law_from_spec
@@ -215,19 +216,20 @@ def as_pooled(law: Law, pooled: Sequence[str] | Mapping[str, Any] | None) -> tup
     return tuple(out)
 
 
+@renamed(options="law_options")
 def resolve(
     law: str | Law | Model,
     likelihood: str | Likelihood | None = None,
     *,
     priors: Mapping[str, Any] | None = None,
-    options: Mapping[str, Any] | None = None,
+    law_options: Mapping[str, Any] | None = None,
     pooled: Sequence[str] | Mapping[str, Any] | None = None,
     measurement_error: bool = False,
     censored: bool = False,
 ) -> Model:
-    """The :class:`Model` for a law name (or :class:`~scaling.models.law.Law`), its ``options``
-    (e.g. ``{"floor": 0.25}``), a likelihood name (default: the law's) and prior overrides by
-    parameter name (split between the law's and the likelihood's parameters).
+    """The :class:`Model` for a law name (or :class:`~scaling.models.law.Law`), its ``law_options``
+    (e.g. ``{"floor": 0.25}``; ``options`` is their deprecated name), a likelihood name (default: the
+    law's) and prior overrides by parameter name (split between the law's and the likelihood's parameters).
 
     ``pooled``: law parameters that vary by group (names, or a mapping name -> prior of the
     between-group scale); ``measurement_error``, ``censored``: the data carry known standard errors
@@ -235,16 +237,16 @@ def resolve(
 
     A :class:`Model` is returned as it is (giving other arguments with it is an error).
 
-    >>> resolve("logistic", options={"floor": 0.25}).param_names
+    >>> resolve("logistic", law_options={"floor": 0.25}).param_names
     ('ceiling', 'slope', 'midpoint', 'phi')
     """
     if isinstance(law, Model):
-        if likelihood is not None or priors or options or pooled or measurement_error or censored:
+        if likelihood is not None or priors or law_options or pooled or measurement_error or censored:
             raise ScalingError(
-                "A resolved Model already has its likelihood, priors, options and structure; pass the law name."
+                "A resolved Model already has its likelihood, priors, law options and structure; pass the law name."
             )
         return law
-    base = get_law(law, **(options or {}))
+    base = get_law(law, **(law_options or {}))
     lik = get_likelihood(likelihood or base.default_likelihood)
     priors = dict(priors or {})
     lik_names = set(lik.param_names)
@@ -277,7 +279,7 @@ def resolve_structure(
         law,
         likelihood,
         priors=priors,
-        options=options,
+        law_options=options,
         pooled=pooled,
         measurement_error=y_err is not None or y_low is not None,
         censored=censored is not None,

@@ -2,7 +2,7 @@
 uncertainty, the compute plan and the model-as-a-company P&L, revenue paths over years, a fleet
 of compute cohorts and commitment policies compared by risk, all as posterior draws."""
 
-from scaling.planning.compute import Plan, affordable_compute, annual_cost_rate, plan, supported_revenue
+from scaling.planning.compute import Plan, affordable_compute, annual_cost_rate, plan, plan_year, supported_revenue
 from scaling.planning.fleet import FleetAssumptions, evaluate_commitments
 from scaling.planning.paths import correlated_paths, path_scatter, revenue_paths
 from scaling.planning.pipeline import PlanResult, run_plan
@@ -28,6 +28,7 @@ __all__ = [
     "path_scatter",
     "plan",
     "plan_policies",
+    "plan_year",
     "policy_table",
     "revenue_from_capability",
     "revenue_paths",

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from scaling.checks import check_gross_margin
+from scaling.deprecation import deprecated_alias
 from scaling.errors import ScalingError
 
 
@@ -93,7 +94,7 @@ def supported_revenue(annual_compute: Any, gross_margin: float = 0.8, compute_sh
 # ----------------------------------------------------------------------------- planner
 @dataclass
 class Plan:
-    """Output of :func:`plan`; every quantity in dollars (capex, or per year where stated)."""
+    """Output of :func:`plan_year`; every quantity in dollars (capex, or per year where stated)."""
 
     year: float
     percentile: float
@@ -109,7 +110,7 @@ class Plan:
         return self.summary.to_string(index=False)
 
 
-def plan(
+def plan_year(
     revenue_draws: Any,
     *,
     year: float,
@@ -123,7 +124,9 @@ def plan(
     overbuy_cost: float | None = None,
     commitments: Sequence[float] | None = None,
 ) -> Plan:
-    """How much compute to commit now, paid from revenue at ``year`` (see module doc for formulas).
+    """How much compute to commit now, paid from revenue at ``year`` (see module doc for formulas): the
+    plan for one year's revenue draws (:func:`scaling.run_plan` runs the whole pipeline, as ``scaling plan``
+    does; ``plan`` is this function's deprecated name).
 
     Parameters
     ----------
@@ -134,10 +137,10 @@ def plan(
         ``g d / (s (1 - g))`` (lost gross profit) and ``d`` (idle compute's yearly cost).
     commitments : capex values for the P(cannot pay) curve (default: 60 values up to 3x the median demand).
     """
-    where = "plan"
+    where = "plan_year"
     r = np.asarray(revenue_draws, dtype=float).reshape(-1)
     if r.size == 0 or not np.all(np.isfinite(r)) or np.any(r < 0):
-        raise ScalingError("The 'revenue_draws' of plan must be finite, non-negative dollar amounts.")
+        raise ScalingError("The 'revenue_draws' of plan_year must be finite, non-negative dollar amounts.")
     g = check_gross_margin(gross_margin, where)
     s = _check_fraction("compute_share", compute_share, where)
     p = _check_percentile(percentile, where)
@@ -152,7 +155,7 @@ def plan(
     newsvendor = float(np.quantile(demand, fractile))
     ks = np.asarray(commitments if commitments is not None else np.linspace(0, 3 * np.median(demand), 61), float)
     if np.any(ks < 0):
-        raise ScalingError("The 'commitments' of plan must be >= 0 (dollars of capex).")
+        raise ScalingError("The 'commitments' of plan_year must be >= 0 (dollars of capex).")
     short = np.maximum(demand[None, :] - ks[:, None], 0.0)
     idle = np.maximum(ks[:, None] - demand[None, :], 0.0)
     curve = pd.DataFrame(
@@ -179,3 +182,7 @@ def plan(
         ]
     )
     return Plan(float(year), p, d, affordable, newsvendor, fractile, curve, summary, demand)
+
+
+#: Deprecated name of :func:`plan_year` (0.2's ``scaling.plan``).
+plan = deprecated_alias(plan_year, "plan")

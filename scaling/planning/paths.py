@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from scaling.deprecation import renamed
 from scaling.errors import ScalingError
 
 
@@ -60,19 +61,20 @@ def _check_years(years: Any, n: int, where: str) -> np.ndarray:
     return t
 
 
+@renamed(n_paths="num_paths")
 def path_scatter(
-    n_paths: int, years: Any, *, correlation: float = 0.9, walk_sd: float = 0.0, seed: int = 0
+    num_paths: int, years: Any, *, correlation: float = 0.9, walk_sd: float = 0.0, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Unit-variance AR(1) scatter ``a`` and random walk ``w`` (both (path, year), nats before ``sigma``)."""
     where = "path_scatter"
     rho, tau = _check_path_params(correlation, walk_sd, where)
-    if int(n_paths) < 1:
-        raise ScalingError(f"The 'n_paths' parameter of {where} must be >= 1. Got {n_paths!r}.")
+    if int(num_paths) < 1:
+        raise ScalingError(f"The 'num_paths' parameter of {where} must be >= 1. Got {num_paths!r}.")
     t = np.asarray(years, dtype=float).reshape(-1)
     t = _check_years(t, t.size, where)
     rng = np.random.default_rng(seed)
-    z = rng.normal(size=(int(n_paths), t.size))
-    zw = rng.normal(size=(int(n_paths), t.size))
+    z = rng.normal(size=(int(num_paths), t.size))
+    zw = rng.normal(size=(int(num_paths), t.size))
     dt = np.diff(t)
     phi = rho**dt
     a = np.empty_like(z)

@@ -12,9 +12,18 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from scaling.checks import check_gross_margin
+from scaling.checks import check_gross_margin, check_seed
+from scaling.deprecation import renamed
 from scaling.errors import ScalingError
-from scaling.planning.compute import Plan, _check_fraction, _check_percentile, _check_positive, annual_cost_rate, plan
+from scaling.infer.sampler import Sampler, fit_kwargs_alias
+from scaling.planning.compute import (
+    Plan,
+    _check_fraction,
+    _check_percentile,
+    _check_positive,
+    annual_cost_rate,
+    plan_year,
+)
 from scaling.planning.paths import _check_path_params, revenue_paths
 from scaling.planning.pnl import breakeven, generation_pnl
 from scaling.planning.revenue import fit_revenue_mapping, naive_revenue, revenue_from_capability
@@ -44,6 +53,7 @@ def _require_pass(fit: xr.DataTree, what: str) -> None:
         )
 
 
+@renamed(fit_kwargs=fit_kwargs_alias("run_plan"))
 def run_plan(
     capability: Any = "time_horizons",
     revenue: Any = "lab_revenue",
@@ -63,7 +73,7 @@ def run_plan(
     first_cost: float = 1e8,
     cost_growth: float = 10.0,
     shapes: Sequence[str] | None = None,
-    fit_kwargs: dict[str, Any] | None = None,
+    sampler: Sampler | Mapping[str, Any] | None = None,
     fits: Mapping[str, xr.DataTree] | None = None,
     seed: int = 0,
     path_correlation: float = 0.9,
@@ -88,6 +98,10 @@ def run_plan(
 
     ``fits`` may hold trend shapes already fitted to the same capability rows (by law
     name, as :func:`~scaling.analysis.forecasting.forecast` takes them); only the others are fitted.
+
+    ``sampler``: the NUTS settings of every fit (trend shapes, revenue mapping, naive revenue trend): a
+    :class:`~scaling.infer.sampler.Sampler` or a mapping of some of its settings (``fit_kwargs`` is its
+    deprecated name). ``seed``: an int or a JAX key.
     """
     from scaling.analysis.forecasting import SHAPES, forecast
     from scaling.data.preparation import as_frame
@@ -103,7 +117,7 @@ def run_plan(
     _check_path_params(path_correlation, path_walk_sd, "run_plan")
     if horizon <= start + lead_time:
         raise ScalingError(f"horizon ({horizon}) must be after start + lead_time ({start + lead_time}).")
-    fit_kwargs = {"seed": seed, **(fit_kwargs or {})}
+    seed = check_seed(seed, "run_plan")
     fc = forecast(
         capability,
         x=x,
@@ -111,27 +125,27 @@ def run_plan(
         where=where,
         start=start,
         horizon=horizon,
-        n_grid_per_year=4,
+        num_grid_per_year=4,
         shapes=SHAPES if shapes is None else shapes,
-        fit_kwargs=fit_kwargs,
+        sampler=sampler,
         fits=fits,
         seed=seed,
     )
     years_grid = fc.grid_years
     rev_df = as_frame(revenue)
     cap_fit = fc.fits["exponential_trend"] if "exponential_trend" in fc.fits else next(iter(fc.fits.values()))
-    mapping = fit_revenue_mapping(rev_df, cap_fit, company=company, **fit_kwargs)
+    mapping = fit_revenue_mapping(rev_df, cap_fit, company=company, sampler=sampler, seed=seed)
     _require_pass(mapping, f"the revenue mapping (ln revenue on ln {y}, {company})")
     # the mapping was fitted to the trend's capability (its median at each report): push the trend through
     revenue_draws = revenue_from_capability(mapping, fc.stacked_mean, seed=seed)
     paths = revenue_paths(
         mapping, fc.stacked_mean, years_grid, correlation=path_correlation, walk_sd=path_walk_sd, seed=seed + 2
     )
-    naive, naive_fit = naive_revenue(rev_df, years_grid, company=company, **fit_kwargs)
+    naive, naive_fit = naive_revenue(rev_df, years_grid, company=company, sampler=sampler, seed=seed)
     _require_pass(naive_fit, f"the revenue trend ({company})")
     arrival = start + lead_time
     j = int(np.argmin(np.abs(years_grid - arrival)))
-    p = plan(
+    p = plan_year(
         revenue_draws[:, j],
         year=float(years_grid[j]),
         gross_margin=gross_margin,

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 
 from scaling.checks import check_gross_margin
+from scaling.deprecation import renamed
 from scaling.planning.compute import _check_positive
 
 
+@renamed(n_generations="num_generations")
 def generation_pnl(
     revenue_draws: np.ndarray,
     years: np.ndarray,
@@ -19,7 +21,7 @@ def generation_pnl(
     first_cost: float = 1e8,
     cost_growth: float = 10.0,
     gross_margin: float = 0.8,
-    n_generations: int = 6,
+    num_generations: int = 6,
 ) -> pd.DataFrame:
     """Model-as-a-company P&L: generation i is trained in year ``first_year + i`` for
     ``first_cost * cost_growth**i`` and earns the company's revenue of the next year.
@@ -32,7 +34,7 @@ def generation_pnl(
     _check_positive("first_cost", first_cost, "generation_pnl")
     _check_positive("cost_growth", cost_growth, "generation_pnl")
     rows = []
-    for i in range(n_generations):
+    for i in range(num_generations):
         y_train = first_year + i
         cost = first_cost * cost_growth**i
         j_sale = int(np.argmin(np.abs(years - (y_train + 1))))

@@ -6,7 +6,8 @@ naive extrapolation of the revenue series alone (:func:`naive_revenue`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,15 +16,37 @@ import xarray as xr
 from scaling.errors import ScalingError
 from scaling.planning.compute import _check_positive
 
+if TYPE_CHECKING:
+    from scaling.infer.sampler import Sampler
+
 
 # ----------------------------------------------------------------------------- revenue
+def _sampler(sampler: Any, settings: dict[str, Any], where: str) -> Any:
+    """The revenue fits' sampler: ``target_accept=0.95`` unless given (a handful of points leaves sigma's
+    posterior reaching towards 0: take smaller steps there); loose keywords are the deprecated way."""
+    from scaling.deprecation import warn_renamed
+    from scaling.infer.sampler import Sampler, from_fit_kwargs
+
+    if settings:
+        warn_renamed(f"**{{{', '.join(settings)}}}", "sampler", where, what="keyword(s)", stacklevel=4)
+        loose, seed = from_fit_kwargs(settings, where)
+        if seed is not None:
+            raise ScalingError(f"{where}: pass seed= itself, not among the sampler settings.")
+        sampler = {**(sampler.to_dict() if isinstance(sampler, Sampler) else dict(sampler or {})), **loose}
+    if isinstance(sampler, Sampler):
+        return sampler
+    return {"target_accept": 0.95, **(sampler or {})}
+
+
 def fit_revenue_mapping(
     revenue: pd.DataFrame,
     capability_fit: xr.DataTree,
     *,
     company: str | None = None,
     kind: str = "run-rate",
-    **fit_kwargs: Any,
+    sampler: Sampler | Mapping[str, Any] | None = None,
+    seed: int = 0,
+    **settings: Any,
 ) -> xr.DataTree:
     """Fit ``ln R = ln R0 + b ln cap`` to a revenue history against frontier capability at the same dates.
 
@@ -31,7 +54,10 @@ def fit_revenue_mapping(
     trend (a date law such as :func:`~scaling.models.trend_laws.exponential_trend`). The result is a
     ``power_law`` fit of revenue against capability; ``b = -alpha`` (revenue
     multiplies by ``2^b`` per doubling of capability), stored as ``revenue_elasticity``.
-    Sampled with ``target_accept=0.95`` unless ``fit_kwargs`` say otherwise (few points).
+    ``sampler``: the NUTS settings (a :class:`~scaling.infer.sampler.Sampler`, used as it is, or a
+    mapping of some of its settings); with a mapping or None, ``target_accept`` is 0.95 unless it says
+    otherwise (few points). Sampler settings given as keywords (``num_samples=...``) are deprecated:
+    pass them in ``sampler``.
     """
     from scaling.analysis.prediction import predict
     from scaling.infer.bayes import fit
@@ -48,8 +74,8 @@ def fit_revenue_mapping(
     cap = predict(capability_fit, list(df["date"])).median(("chain", "draw")).values
     data = pd.DataFrame({"capability": cap, "revenue_usd": df["revenue_usd"].to_numpy(dtype=float)})
     # a handful of points leaves sigma's posterior reaching towards 0: take smaller steps there
-    fit_kwargs = {"target_accept": 0.95, **fit_kwargs}
-    mapping = fit(data, "power_law", x="capability", y="revenue_usd", **fit_kwargs)
+    run = _sampler(sampler, settings, "fit_revenue_mapping")
+    mapping = fit(data, "power_law", x="capability", y="revenue_usd", sampler=run, seed=seed)
     mapping["posterior"]["revenue_elasticity"] = -mapping["posterior"]["alpha"]
     return mapping
 
@@ -103,9 +129,18 @@ def scenario_revenue(
 
 
 def naive_revenue(
-    revenue: pd.DataFrame, years: np.ndarray, *, company: str | None = None, kind: str = "run-rate", **fit_kwargs: Any
+    revenue: pd.DataFrame,
+    years: np.ndarray,
+    *,
+    company: str | None = None,
+    kind: str = "run-rate",
+    sampler: Sampler | Mapping[str, Any] | None = None,
+    seed: int = 0,
+    **settings: Any,
 ) -> tuple[np.ndarray, xr.DataTree]:
-    """The revenue series extrapolated on its own (``exponential_trend``): draws (sample, year) and the fit."""
+    """The revenue series extrapolated on its own (``exponential_trend``): draws (sample, year) and the fit.
+
+    ``sampler``, ``seed``: as in :func:`fit_revenue_mapping` (``target_accept`` 0.95 unless set)."""
     from scaling.analysis.forecasting import trend_draws
     from scaling.infer.bayes import fit
 
@@ -114,5 +149,12 @@ def naive_revenue(
         df = df[df["company"] == company]
     if kind is not None and "kind" in df.columns:
         df = df[df["kind"] == kind]
-    f = fit(df, "exponential_trend", x="date", y="revenue_usd", **{"target_accept": 0.95, **fit_kwargs})
+    f = fit(
+        df,
+        "exponential_trend",
+        x="date",
+        y="revenue_usd",
+        sampler=_sampler(sampler, settings, "naive_revenue"),
+        seed=seed,
+    )
     return trend_draws(f, years), f

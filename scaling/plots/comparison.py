@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scaling.deprecation import renamed
 from scaling.errors import ScalingError
 from scaling.plots.base import PALETTE, _bands, _label, _log_axis, _new_axes, _one_problem, json_col
 
@@ -24,7 +25,7 @@ def plot_comparison(comp: Any, *, size: str = "single"):
     is the best elpd. Each row is annotated with ``elpd_diff +/- dse`` and the stacking
     weight ``w`` (Yao et al. 2018).
 
-    A comparison that is ``"unreliable"`` (a fit failed the diagnostics gate) carries no
+    A comparison whose status is ``"fail"`` (a fit failed the diagnostics gate: unreliable) carries no
     numbers, and this raises :class:`ValueError` with its reasons instead of drawing.
 
     Returns
@@ -66,7 +67,7 @@ def plot_comparison(comp: Any, *, size: str = "single"):
     ax.set_ylim(-0.6, n - 0.1)
     ax.set_xlabel("elpd (PSIS-LOO; higher is better)")
     ax.tick_params(axis="x", labelsize=7)
-    warn = "\nwarning: Pareto k > 0.7 at some points" if getattr(comp, "status", "ok") == "warn" else ""
+    warn = "\nwarning: Pareto k > 0.7 at some points" if getattr(comp, "status", "pass") == "warn" else ""
     ax.set_title(f"PSIS-LOO comparison, stacking weights w{warn}", fontsize=8)
     fig.legend(fontsize=6, frameon=False, loc="outside lower center", ncol=2)
     return fig
@@ -84,6 +85,7 @@ def _returns_label(quantity: str, is_year: bool, ycol: str) -> str:
     }.get(quantity, quantity)
 
 
+@renamed(n_grid="num_grid")
 def plot_elasticity(
     fit: xr.DataTree,
     grid: Any = None,
@@ -92,7 +94,7 @@ def plot_elasticity(
     probs: tuple[float, ...] = (0.5, 0.8, 0.95),
     rope: float | None = 0.1,
     extend: float = 0.0,
-    n_grid: int = 50,
+    num_grid: int = 50,
     size: str = "single",
     ax: Any = None,
     title: str | None = None,
@@ -138,7 +140,7 @@ def plot_elasticity(
         dt = fit
     else:
         if grid is None:
-            t = np.linspace(t_lo, t_hi + float(extend), n_grid)
+            t = np.linspace(t_lo, t_hi + float(extend), num_grid)
             grid = t if is_year else 10.0**t
         dt = marginal_returns(fit, grid)
     der = dt["derived"]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scaling.deprecation import renamed
 from scaling.errors import ScalingError
 from scaling.plots.base import PALETTE, _bands, _label, _log_axis, _new_axes, json_col
 
@@ -16,12 +17,13 @@ if TYPE_CHECKING:
     import xarray as xr
 
 
+@renamed(n_grid="num_grid")
 def plot_fit(
     fit: xr.DataTree,
     *,
     probs: tuple[float, ...] = (0.5, 0.8, 0.95),
     extend: float = 0.0,
-    n_grid: int = 200,
+    num_grid: int = 200,
     size: str = "double",
     ax: Any = None,
     title: str | None = None,
@@ -39,11 +41,12 @@ def plot_fit(
     -------
     matplotlib.figure.Figure
     """
-    return draw_fit(fit_curves(fit, probs=probs, extend=extend, n_grid=n_grid), size=size, ax=ax, title=title)
+    return draw_fit(fit_curves(fit, probs=probs, extend=extend, num_grid=num_grid), size=size, ax=ax, title=title)
 
 
+@renamed(n_grid="num_grid")
 def fit_curves(
-    fit: xr.DataTree, *, probs: tuple[float, ...] = (0.5, 0.8, 0.95), extend: float = 0.0, n_grid: int = 200
+    fit: xr.DataTree, *, probs: tuple[float, ...] = (0.5, 0.8, 0.95), extend: float = 0.0, num_grid: int = 200
 ) -> dict[str, Any]:
     """Everything :func:`plot_fit` draws, computed from the fit: plain arrays and labels, no matplotlib.
 
@@ -76,7 +79,7 @@ def fit_curves(
         xo = fit["constant_data"][inp.name].values
         t = np.log10(xo) if inp.transform == "log10" else xo
         lo, hi = t.min(), t.max()
-        tg = np.linspace(lo - 0.02 * (hi - lo), hi + extend + 0.02 * (hi - lo), n_grid)
+        tg = np.linspace(lo - 0.02 * (hi - lo), hi + extend + 0.02 * (hi - lo), num_grid)
         xg = 10**tg if inp.transform == "log10" else tg
         draws = predict(fit, xg, kind=kind).stack(s=dims).transpose("s", "grid").values
         curve = draws if kind == "mean" else predict(fit, xg, kind="mean").stack(s=dims).transpose("s", "grid").values

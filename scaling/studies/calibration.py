@@ -65,7 +65,8 @@ def calibration_section(spec: dict[str, Any], main: Any, tmp: Path) -> tuple[str
     cutoffs = rolling_cutoffs(split, len(_model(main).param_names), geometric=not _is_year_axis(main))
     if not cutoffs:
         return title, report.paragraph(f"No rolling-origin backtest: {len(split)} rows are too few to hold some out.")
-    sampler = dict(spec.get("sampler", {}))
+    from scaling.studies.spec import sampler_of, seed_of
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bt = backtest(
@@ -76,13 +77,14 @@ def calibration_section(spec: dict[str, Any], main: Any, tmp: Path) -> tuple[str
             cutoffs=cutoffs,
             likelihood=m.get("likelihood"),
             priors=m.get("priors"),
-            law_options=m.get("options"),
+            law_options=m.get("law_options"),
             where=d.get("where"),
             dropna=d.get("dropna", False),
             units=d.get("units"),
             methods=["bayes", "huber"],
-            fit_kwargs=sampler,
-            point_kwargs={"n_bootstrap": 200},
+            sampler=sampler_of(spec),
+            seed=seed_of(spec),
+            point_kwargs={"num_bootstrap": 200},
         )
     bt.table.to_csv(tmp / "calibration.csv", index=False)
     log10 = _model(main).law.log_output

@@ -104,8 +104,10 @@ def _plan_study(spec: dict[str, Any], fits: dict[str, Any], common: dict[str, An
     from scaling.planning.pipeline import run_plan
     from scaling.studies import report
     from scaling.studies.plan_outputs import save_plan
+    from scaling.studies.spec import sampler_of, seed_of
 
-    d, m, s = spec["data"], spec["model"], spec.get("sampler", {})
+    d, m = spec["data"], spec["model"]
+    s = {"sampler": sampler_of(spec), "seed": seed_of(spec)}
     p = dict(spec["plan"])
     shapes, revenue = p.pop("shapes"), p.pop("revenue")
     fl = spec.get("fleet")
@@ -123,9 +125,8 @@ def _plan_study(spec: dict[str, Any], fits: dict[str, Any], common: dict[str, An
                 y=m["y"],
                 where=d.get("where"),
                 shapes=shapes,
-                fit_kwargs=s,
+                **s,
                 fits={law: fits[law] for law in shapes},
-                seed=s.get("seed", 0),
                 **p,
                 **paths,
             )

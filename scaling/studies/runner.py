@@ -21,7 +21,7 @@ from scaling import io
 from scaling.errors import DataError, SpecError
 from scaling.provenance import canonical_json, spec_id
 from scaling.studies.plan_outputs import _plan_study
-from scaling.studies.spec import fit_kwargs, load_spec
+from scaling.studies.spec import fit_arguments, load_spec, sampler_of, seed_of
 
 
 def _source_hash(source: str) -> str:
@@ -98,11 +98,12 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
     from scaling.infer.bayes import fit
     from scaling.studies import report
 
-    d, m, s = spec["data"], spec["model"], spec.get("sampler", {})
+    d, m = spec["data"], spec["model"]
+    s = {"sampler": sampler_of(spec), "seed": seed_of(spec)}
     common = {"where": d.get("where"), "dropna": d.get("dropna", False), "units": d.get("units")}
     # the data's measurement errors and censoring hold for every law compared (pooling and date are the model's)
     common |= {k: m[k] for k in ("y_err", "y_low", "y_high", "level", "censored") if k in m}
-    main = fit(d["source"], m["law"], **fit_kwargs(spec))
+    main = fit(d["source"], m["law"], **fit_arguments(spec))
     main.attrs["spec_file"] = canonical_json(clean)
     table = summary(main)
     gate = diagnose(main)
@@ -174,7 +175,8 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
         kwargs = {k: spec["returns"][k] for k in ("prob", "rope") if k in spec["returns"]}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with_returns, verdict = returns(main, baseline=baseline, **kwargs)
+            verdict = returns(main, baseline=baseline, **kwargs)
+        with_returns = verdict.tree
         (tmp / "returns.json").write_text(json.dumps(verdict.to_dict(), indent=2))
         body = f"<p class='verdict'>{report.html.escape(verdict.text)}</p>"
         if verdict.category != "unreliable" and "derived" in with_returns.children:
@@ -197,7 +199,7 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
                 horizon=f.get("horizon", 2030),
                 direction=f.get("direction", "up"),
                 shapes=f.get("shapes", SHAPES),
-                fit_kwargs=s,
+                **s,
                 fits=fits,  # the law and [compare] shapes already fitted to the same rows are reused
             )
         qt = fc.quantile_table()

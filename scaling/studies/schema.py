@@ -21,9 +21,9 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
         "x": ((list, str), True),
         "y": (str, True),
         "likelihood": (str, False),
-        "options": (dict, False),
+        "law_options": (dict, False),
         "priors": (dict, False),
-        "n_trials": (str, False),
+        "trials": (str, False),
         "y_err": (str, False),
         "y_low": (str, False),
         "y_high": (str, False),
@@ -39,6 +39,9 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
         "num_chains": (int, False),
         "seed": (int, False),
         "target_accept": (float, False),
+        "max_tree_depth": (int, False),
+        "dense_mass": (bool, False),
+        "batch_mode": (str, False),
     },
     "compare": {"laws": (list, True)},
     "returns": {"baseline": (str, False), "prob": (float, False), "rope": (float, False)},
@@ -83,6 +86,9 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
 
 
 TOP = {"title": str}
+
+#: Retired keys still read, for one release, with a DeprecationWarning: (table, old key, new key).
+RENAMED_KEYS = (("model", "options", "law_options"), ("model", "n_trials", "trials"))
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:

@@ -5,12 +5,13 @@ A spec has these tables (only ``data`` and ``model`` are required)::
     title = "..."
     [data]      source (dataset name, or CSV path relative to the spec), where, dropna, units,
                 by (a column: one problem per value, for ``scaling fit-many``)
-    [model]     law, x (list of columns), y, likelihood, options, priors, n_trials; and the model's
+    [model]     law, x (list of columns), y, likelihood, law_options, priors, trials; and the model's
                 structure (see :func:`scaling.fit`): y_err or y_low/y_high/level (known measurement
                 error), censored (a column of below/above/none codes), group with pooled (a list of
                 law parameters, or a table parameter -> prior of its between-group scale), date
                 (effective compute)
-    [sampler]   num_warmup, num_samples, num_chains, seed, target_accept
+    [sampler]   the seed and the NUTS settings (:class:`scaling.Sampler`): seed, num_warmup, num_samples,
+                num_chains, target_accept, max_tree_depth, dense_mass, batch_mode
     [compare]   laws: other laws fitted to the same data and compared by PSIS-LOO
     [returns]   baseline: a constant-returns law for the diminishing-returns verdict
     [forecast]  threshold, horizon, shapes, direction (for date laws)
@@ -36,6 +37,9 @@ from ``[plan]``), the revenue paths' ``correlation`` and ``walk_sd``
 (:mod:`scaling.planning.paths`), and the ``policy`` and ``knob`` drawn in the fleet fan.
 Keys left out take those defaults (years 5, correlation 0.9, walk_sd 0, policy percentile, knob 10).
 
+The keys ``[model] options`` and ``[model] n_trials`` of 0.2 are read as ``law_options`` and
+``trials`` for one release, with a DeprecationWarning.
+
 Every problem is reported as one message naming the file and the key, e.g.
 ``fits/x.toml: [sampler] num_samples must be an int >= 1; got -5.``
 """
@@ -49,8 +53,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from scaling.deprecation import warn_renamed
 from scaling.errors import DataError, ScalingError, SpecError
-from scaling.studies.schema import SCHEMA, STRUCTURE, TOP, _resolve_source, _type_name
+from scaling.studies.schema import RENAMED_KEYS, SCHEMA, STRUCTURE, TOP, _resolve_source, _type_name
 from scaling.studies.spec_tables import _check_fleet, _check_plan, _is_trend
 
 #: The shipped studies (the repository's ``fits/``), package data: ``scaling run NAME`` finds them by name.
@@ -90,6 +95,13 @@ def load_spec(path: str | Path, overrides: dict[str, dict[str, Any]] | None = No
     for table, values in (overrides or {}).items():
         spec.setdefault(table, {}).update(values)
     where = str(path)
+    for table, old, new in RENAMED_KEYS:
+        values = spec.get(table)
+        if isinstance(values, dict) and old in values:
+            if new in values:
+                raise SpecError(f"{where}: [{table}] give {new} only ({old} is its deprecated name), not both.")
+            warn_renamed(f"[{table}] {old}", f"[{table}] {new}", where, what="spec key", stacklevel=3)
+            values[new] = values.pop(old)
     for key, value in spec.items():
         if key in TOP:
             if not isinstance(value, TOP[key]):
@@ -114,10 +126,14 @@ def load_spec(path: str | Path, overrides: dict[str, dict[str, Any]] | None = No
     for table in ("data", "model"):
         if table not in spec:
             raise SpecError(f"{where}: the [{table}] table is required.")
-    for k in ("num_warmup", "num_samples", "num_chains"):
+    for k in ("num_warmup", "num_samples", "num_chains", "max_tree_depth"):
         v = spec.get("sampler", {}).get(k)
         if v is not None and v < 1:
             raise SpecError(f"{where}: [sampler] {k} must be an int >= 1; got {v!r}.")
+    try:
+        sampler_of(spec)
+    except ScalingError as e:
+        raise SpecError(f"{where}: {e}") from None
     _check_model(spec, where)
     _check_values(spec, where)
     _resolve_source(spec, path)
@@ -131,23 +147,39 @@ def load_spec(path: str | Path, overrides: dict[str, dict[str, Any]] | None = No
     return spec
 
 
-def fit_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
+def sampler_of(spec: dict[str, Any]) -> dict[str, Any]:
+    """The ``[sampler]`` table's NUTS settings (all but ``seed``), as ``sampler=`` takes them (checked:
+    a bad value raises a ScalingError naming ``[sampler]``)."""
+    from scaling.infer.sampler import Sampler
+
+    settings = {k: v for k, v in spec.get("sampler", {}).items() if k != "seed"}
+    Sampler.of(settings, "[sampler]")
+    return settings
+
+
+def seed_of(spec: dict[str, Any]) -> int:
+    """The ``[sampler] seed`` (default 0)."""
+    return spec.get("sampler", {}).get("seed", 0)
+
+
+def fit_arguments(spec: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of :func:`scaling.fit` / :func:`scaling.fit_many` a loaded spec
-    gives, besides the data and the law: columns, likelihood, priors, options, row
-    selection, units and the ``[sampler]`` settings."""
+    gives, besides the data and the law: columns, likelihood, priors, law options, row
+    selection, units, the ``[sampler]`` settings (``sampler=``) and its ``seed``."""
     d, m = spec["data"], spec["model"]
     return {
         "x": m["x"],
         "y": m["y"],
         "likelihood": m.get("likelihood"),
         "priors": m.get("priors"),
-        "law_options": m.get("options"),
-        "n_trials": m.get("n_trials"),
+        "law_options": m.get("law_options"),
+        "trials": m.get("trials"),
         **{k: m[k] for k in STRUCTURE if k in m},
         "where": d.get("where"),
         "dropna": d.get("dropna", False),
         "units": d.get("units"),
-        **spec.get("sampler", {}),
+        "sampler": sampler_of(spec),
+        "seed": seed_of(spec),
     }
 
 
@@ -171,7 +203,7 @@ def _check_model(spec: dict[str, Any], where: str) -> None:
         raise SpecError(f"{where}: [model] level must be in (0, 1) (0.95 for a 95% interval); got {m['level']!r}.")
     if isinstance(m.get("pooled"), list) and not all(isinstance(v, str) for v in m["pooled"]):
         raise SpecError(f"{where}: [model] pooled must list parameter names; got {m['pooled']!r}.")
-    options = dict(m.get("options") or {})
+    options = dict(m.get("law_options") or {})
     if "date" in m:
         options.setdefault("effective_compute", True)
     try:
@@ -179,7 +211,7 @@ def _check_model(spec: dict[str, Any], where: str) -> None:
             m["law"],
             m.get("likelihood"),
             priors=m.get("priors"),
-            options=options,
+            law_options=options,
             pooled=m.get("pooled"),
             measurement_error="y_err" in m or "y_low" in m,
             censored="censored" in m,
