@@ -240,7 +240,7 @@ def summarise(rows: list[dict]) -> pd.DataFrame:
 
 
 DEFAULT = {"date": "stacked_loo_studentt", "law": "bayes"}  # what scaling.forecast / scaling.fit give by default
-BEFORE = {"date": "trend_mean_lognormal", "law": "bayes"}  # the forecast before predictive became the default
+BEFORE = {"date": "trend_mean_lognormal-broken_exponential", "law": "bayes"}  # 0.1: three shapes' mean curve
 
 
 def headline(rows: list[dict]) -> pd.DataFrame:
