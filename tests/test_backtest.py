@@ -38,7 +38,12 @@ def test_synthetic_backtest_is_calibrated_and_rolling():
     x = np.logspace(18, 24, 60)
     data = {"flop": x, "loss": (1.7 + 5 * (x / 1e18) ** -0.3) * np.exp(0.02 * rng.normal(size=x.size))}
     bt = backtest(
-        data, "saturating_power_law", x="flop", y="loss", cutoffs=[1e22, 1e23], sampler={"target_accept": 0.95}
+        data,
+        "saturating_power_law",
+        x="flop",
+        y="loss",
+        cutoffs=[1e22, 1e23],
+        sampler={"num_warmup": 500, "num_samples": 500, "target_accept": 0.95},
     )
     t = bt.table
     assert list(t["cutoff"].unique()) == [1e22, 1e23] and set(t["method"]) == {"bayes", "huber", "least_squares"}

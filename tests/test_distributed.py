@@ -105,9 +105,9 @@ def ray_local():
 def test_ray_backend_equals_local(one_piece, ray_local, tmp_path):
     data, whole = one_piece
     dt = scaling.fit_survey(
-        data, "power_law", x="flop", y="loss", backend="ray", chunk_size=50, out_dir=tmp_path / "r", **SETTINGS
+        data, "power_law", x="flop", y="loss", backend="ray", chunk_size=100, out_dir=tmp_path / "r", **SETTINGS
     )
-    assert len(list((tmp_path / "r" / "chunks").iterdir())) == 4
+    assert len(list((tmp_path / "r" / "chunks").iterdir())) == 2  # one chunk per Ray worker
     same(dt, whole)
 
 

@@ -147,32 +147,11 @@ def test_generation_pnl():
     assert "breaks even from the generation trained in 2026" in econ.breakeven(richer)
 
 
-def test_end_to_end_on_shipped_data(tmp_path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = econ.run_plan(horizon=2029.0, sampler={"num_warmup": 500, "num_samples": 1000}, seed=0)
-    der = r.tree["derived"]
-    for name in ("capability", "revenue", "naive_revenue", "affordable_capex_demand", "p_cannot_pay"):
-        assert name in der, name
-    assert der["revenue"].dims == ("sample", "year") and der.sizes["sample"] >= 1000
-    assert "revenue_elasticity" in r.tree["revenue_mapping"]
-    assert float(r.tree["revenue_mapping"]["revenue_elasticity"].median()) > 0  # revenue rises with capability
-    first = r.cone.iloc[0]
-    assert first["revenue_p10"] < first["revenue_p50"] < first["revenue_p90"]
-    assert 1e9 < first["naive_p50"] < 1e11  # 2026 run-rate of a lab growing ~10x a year from $4B mid-2025
-    assert 0 < r.plan.affordable_commitment < r.plan.newsvendor_commitment
-    import xarray as xr
-
-    from scaling.io import save
-
-    save(r.tree, tmp_path / "plan.nc")
-    assert "derived" in xr.load_datatree(tmp_path / "plan.nc", engine="h5netcdf").children
-
-
 def test_cli_plan(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = CliRunner().invoke(app, ["plan", "--horizon", "2029", "--out", str(tmp_path)])
+        args = ["plan", "--horizon", "2029", "--num-warmup", "500", "--num-samples", "1000", "--out", str(tmp_path)]
+        result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "largest commitment affordable at p10" in text and "revenue mapping" in text

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from scaling import planning as econ
 from scaling.errors import ScalingError
@@ -167,6 +168,24 @@ def shipped():
         warnings.simplefilter("ignore")
         r = econ.run_plan(horizon=2029.0, sampler={"num_warmup": 500, "num_samples": 1000}, seed=0)
     return r, econ.plan_policies(r)
+
+
+def test_end_to_end_on_shipped_data(shipped, tmp_path):
+    r, _ = shipped
+    der = r.tree["derived"]
+    for name in ("capability", "revenue", "naive_revenue", "affordable_capex_demand", "p_cannot_pay"):
+        assert name in der, name
+    assert der["revenue"].dims == ("sample", "year") and der.sizes["sample"] >= 1000
+    assert "revenue_elasticity" in r.tree["revenue_mapping"]
+    assert float(r.tree["revenue_mapping"]["revenue_elasticity"].median()) > 0  # revenue rises with capability
+    first = r.cone.iloc[0]
+    assert first["revenue_p10"] < first["revenue_p50"] < first["revenue_p90"]
+    assert 1e9 < first["naive_p50"] < 1e11  # 2026 run-rate of a lab growing ~10x a year from $4B mid-2025
+    assert 0 < r.plan.affordable_commitment < r.plan.newsvendor_commitment
+    from scaling.io import save
+
+    save(r.tree, tmp_path / "plan.nc")
+    assert "derived" in xr.load_datatree(tmp_path / "plan.nc", engine="h5netcdf").children
 
 
 def test_paths_on_the_shipped_forecast(shipped):

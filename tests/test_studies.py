@@ -60,7 +60,7 @@ def test_shipped_spec_runs_and_reports(spec, tmp_path):
 
 
 def test_reuse_and_force(tmp_path):
-    spec = REPO / "fits" / "frontier_mmlu.toml"
+    spec = write(tmp_path, BASE)
     out = run_spec(spec, out=tmp_path / "r", overrides=FAST)
     stamp = (out / "fit.nc").stat().st_mtime_ns
     run_spec(spec, out=out, overrides=FAST)
@@ -136,7 +136,7 @@ def test_missing_column_names_spec_and_column(tmp_path):
 
 
 def test_killed_run_leaves_previous_outputs_intact(tmp_path):
-    spec = REPO / "fits" / "frontier_mmlu.toml"
+    spec = write(tmp_path, BASE)
     out = run_spec(spec, out=tmp_path / "keep", overrides=FAST)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     code = f"import sys; from scaling.studies import run_spec; run_spec({str(spec)!r}, out={str(out)!r}, force=True)"

@@ -138,11 +138,16 @@ def plan_cmd(
     vendor_financing: Annotated[float, typer.Option(help="Dollars of compute a vendor pays up front.")] = 0.0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("results/plan"),
     seed: int = 0,
+    num_warmup: Annotated[int | None, typer.Option(help="Warm-up steps per chain of every fit.")] = None,
+    num_samples: Annotated[int | None, typer.Option(help="Draws per chain of every fit.")] = None,
+    num_chains: Annotated[int | None, typer.Option(help="Chains of every fit.")] = None,
 ) -> None:
     """Revenue cone from the capability forecast, and how much compute one can commit to.
 
     With --years, commitments over years too: a fleet of aging cohorts paid from revenue paths,
-    and commitment policies compared by P(cannot pay) and expected gross profit.
+    and commitment policies compared by P(cannot pay) and expected gross profit. --num-warmup,
+    --num-samples and --num-chains replace the default sampler settings (scaling.Sampler) of
+    every fit.
     """
     import math
 
@@ -185,6 +190,11 @@ def plan_cmd(
             percentile=percentile,
             seed=seed,
             path_correlation=correlation,
+            sampler={
+                k: v
+                for k, v in {"num_warmup": num_warmup, "num_samples": num_samples, "num_chains": num_chains}.items()
+                if v is not None
+            },
         )
     console.print("assumptions", style="bold")
     for a in r.assumptions:

@@ -39,6 +39,7 @@ def _check_plan(spec: dict[str, Any], path: Path) -> None:
     """[plan] against run_plan's rules, before any fitting; fills in run_plan's defaults."""
     import inspect
 
+    from scaling.analysis.forecasting import SHAPES
     from scaling.data.preparation import as_frame
     from scaling.models.laws import LAWS
     from scaling.planning.pipeline import run_plan
@@ -52,7 +53,7 @@ def _check_plan(spec: dict[str, Any], path: Path) -> None:
         )
     if len(m["x"]) != 1:
         raise SpecError(f"{where}: [model] x: a [plan] study needs one date column; got {m['x']!r}.")
-    defaults = {k: v.default for k, v in inspect.signature(run_plan).parameters.items()}
+    defaults = {k: v.default for k, v in inspect.signature(run_plan).parameters.items()} | {"shapes": SHAPES}
     for k in SCHEMA["plan"]:
         p.setdefault(k, list(defaults[k]) if k == "shapes" else defaults[k])
     for k, (ok, rule) in PLAN_RULES.items():
