@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import jax
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -29,7 +28,13 @@ from scaling.analysis.diagnostics import Diagnosis, diagnose
 from scaling.data.hub import long_table
 from scaling.errors import DataError, ScalingError
 from scaling.models.irt import (
-    ECI_ANCHORS, LIKELIHOODS, IndexData, IndexSpec, anchor_draws, centred_benchmarks, prepare,
+    ECI_ANCHORS,
+    LIKELIHOODS,
+    IndexData,
+    IndexSpec,
+    anchor_draws,
+    centred_benchmarks,
+    prepare,
 )  # fmt: skip
 from scaling.provenance import canonical_json, spec_id, versions
 
@@ -49,11 +54,11 @@ def _arrays(df: pd.DataFrame, holdout: np.ndarray | None) -> tuple[list[str], li
     eps = np.where(np.isfinite(n), 0.5 / np.where(np.isfinite(n), n, 1.0), 0.005)
     y = np.clip(df["score"].to_numpy(float), eps, 1 - eps)  # 0 and 1 -> half an item (beta support)
     mask = np.ones(len(df)) if holdout is None else (~np.asarray(holdout, bool)).astype(float)
-    centred = centred_benchmarks(bi, mask, len(benches))
+    centred, scale_set = centred_benchmarks(bi, mask, len(benches))
     data = IndexData(
         mi.astype(np.int32), bi.astype(np.int32), y.astype(np.float32),
         np.nan_to_num(df["stderr"].to_numpy(float)).astype(np.float32),
-        np.nan_to_num(n, nan=1.0).astype(np.float32), floors.astype(np.float32), mask.astype(np.float32), centred,
+        np.nan_to_num(n, nan=1.0).astype(np.float32), floors.astype(np.float32), mask.astype(np.float32), centred, scale_set,
     )  # fmt: skip
     return models, benches, data
 
@@ -88,11 +93,11 @@ def fit_index(
     likelihood: str = "beta",
     ceiling: bool = False,
     holdout: np.ndarray | None = None,
-    num_warmup: int = 500,
+    num_warmup: int = 300,
     num_samples: int = 500,
     num_chains: int = 4,
     target_accept: float = 0.9,
-    dense_mass: bool = False,
+    dense_mass: bool = True,
     max_tree_depth: int = 10,
     chain_method: str | None = None,
     seed: int = 0,
@@ -108,6 +113,9 @@ def fit_index(
     likelihood : ``"beta"`` (with reported standard errors as measurement error) or ``"binomial"``
         (needs ``n_items`` on every row).
     ceiling : estimate a per-benchmark ceiling ``d_j`` (4PL) instead of 1.
+    num_warmup : warm-up steps per chain, two thirds with a diagonal mass matrix, one third with the
+        dense one estimated from all chains' draws (``dense_mass=True``; see
+        :mod:`scaling.analysis.capability_sampler`).
     holdout : boolean per row: rows the fit does not learn from (kept for :func:`predict_scores`).
     chain_method : ``"parallel"`` (default on CPU: one thread per core), ``"sequential"`` or
         ``"vectorized"`` (default on accelerators); see :mod:`scaling.analysis.capability_sampler`.

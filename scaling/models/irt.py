@@ -87,7 +87,9 @@ class IndexData:
     ``floor`` per benchmark (NaN where estimated); ``stderr`` per observation (0 where not
     reported); ``n_items`` per observation (for the binomial); ``mask`` 1 for observations the fit
     learns from, 0 for held-out ones (their slots keep one compiled structure across refits);
-    ``centred`` per benchmark, 1 where its priors are centred (see the module docstring).
+    ``centred`` per benchmark, 1 where its priors are centred (see the module docstring);
+    ``scale_set`` per benchmark, 1 on the benchmarks whose log slopes sum to zero (the centred ones,
+    all benchmarks when fewer than two are centred).
     """
 
     model_idx: np.ndarray
@@ -98,15 +100,18 @@ class IndexData:
     floor: np.ndarray
     mask: np.ndarray
     centred: np.ndarray
+    scale_set: np.ndarray
 
     def arrays(self) -> dict[str, jax.Array]:
         return {k: jnp.asarray(getattr(self, k)) for k in self.__dataclass_fields__}
 
 
-def centred_benchmarks(bench_idx: np.ndarray, mask: np.ndarray, n_benchmarks: int) -> np.ndarray:
-    """1.0 for benchmarks with at least :data:`CENTRED_MIN` scores the fit learns from, else 0.0."""
+def centred_benchmarks(bench_idx: np.ndarray, mask: np.ndarray, n_benchmarks: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(centred, scale_set)``: 1.0 for benchmarks with at least :data:`CENTRED_MIN` scores the fit
+    learns from, else 0.0; and the same, or all ones where fewer than two benchmarks are centred."""
     seen = np.bincount(bench_idx[mask > 0], minlength=n_benchmarks)
-    return (seen >= CENTRED_MIN).astype(np.float32)
+    centred = (seen >= CENTRED_MIN).astype(np.float32)
+    return centred, (centred if centred.sum() >= 2 else np.ones_like(centred))
 
 
 def score_mean(theta: jax.Array, a: jax.Array, b: jax.Array, c: jax.Array, d: jax.Array | float = 1.0) -> jax.Array:
@@ -151,6 +156,29 @@ def _free(name: str, shape: tuple[int, ...] = (), support: Any = dist.constraint
     return numpyro.sample(name, dist.ImproperUniform(support, (), shape))
 
 
+#: Spread of the auxiliary coordinate of :func:`_slopes` (any value gives the same model).
+SLOPE_AUX_SD = 0.1
+
+
+def _slopes(scale_set: jax.Array, mu: jax.Array, sd: jax.Array) -> jax.Array:
+    """``log a'_j ~ N(mu, sd)`` with ``sum of log a'_j over the scale set = 0``; centred on the set,
+    non-centred off it.
+
+    Sampled as a free vector ``v``: on the set ``log a' = v - mean_set(v)``, off it ``log a' = mu + sd
+    v``. ``t = mean_set(v)`` leaves the model unchanged; its own factor ``N(t; 0, SLOPE_AUX_SD)``
+    keeps the posterior proper (the map ``v -> (log a', t)`` is linear, so the model's density is
+    untouched).
+    """
+    on = scale_set > 0
+    v = _free("log_a_raw", (scale_set.shape[0],))
+    t = jnp.sum(jnp.where(on, v, 0.0)) / jnp.sum(scale_set)
+    numpyro.factor("log_a_aux", dist.Normal(0.0, SLOPE_AUX_SD).log_prob(t))
+    centred = v - t
+    numpyro.factor("log_a_prior", jnp.sum(jnp.where(on, dist.Normal(mu, sd).log_prob(centred), 0.0)))
+    numpyro.factor("log_a_raw_prior", jnp.sum(jnp.where(on, 0.0, dist.Normal(0.0, 1.0).log_prob(v))))
+    return jnp.where(on, centred, mu + sd * v)
+
+
 def capability_model(spec: IndexSpec, data: dict[str, jax.Array], predict: bool = False) -> None:
     """The numpyro model (see the module docstring); ``data`` from :meth:`IndexData.arrays`.
 
@@ -175,9 +203,7 @@ def capability_model(spec: IndexSpec, data: dict[str, jax.Array], predict: bool 
     a_loc, a_loc_sd, a_sd_scale = HIER["log_a"]
     mu_a, sd_a = _free("log_a_mu_rel"), numpyro.sample("log_a_sd", dist.HalfNormal(a_sd_scale))
     numpyro.factor("log_a_mu_prior", dist.Normal(a_loc, a_loc_sd).log_prob(mu_a - log_span))
-    log_a = _free("log_a_rel", (k,), zero_sum)
-    numpyro.factor("log_a_prior", dist.Normal(mu_a, sd_a).log_prob(log_a).sum())
-    a = jnp.exp(log_a)
+    a = jnp.exp(_slopes(data["scale_set"], mu_a, sd_a))
     numpyro.deterministic("theta_u", loc + span * u)
     numpyro.deterministic("b_u", loc + span * b)
     numpyro.deterministic("a_u", a / span)
@@ -264,7 +290,7 @@ def prepare(spec: IndexSpec, data: IndexData) -> dict[str, Any]:
     b_rel = b / span
     out["b_mu_rel"], out["b_sd_rel"] = b_rel.mean(), b_rel.std() + 0.1
     out["b_raw"] = np.where(on, b_rel, (b_rel - out["b_mu_rel"]) / out["b_sd_rel"])
-    out["log_a_mu_rel"], out["log_a_sd"], out["log_a_rel"] = 0.0, 0.5, np.zeros(k)
+    out["log_a_mu_rel"], out["log_a_sd"], out["log_a_raw"] = 0.0, 0.5, np.zeros(k)
     if spec.likelihood == "beta":
         out["log_phi_mu"], out["log_phi_sd"] = np.log(50.0), 0.5
         out["log_phi_raw"] = np.where(on, np.log(50.0), 0.0) + np.zeros(k)
