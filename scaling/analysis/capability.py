@@ -58,7 +58,8 @@ def _arrays(df: pd.DataFrame, holdout: np.ndarray | None) -> tuple[list[str], li
     data = IndexData(
         mi.astype(np.int32), bi.astype(np.int32), y.astype(np.float32),
         np.nan_to_num(df["stderr"].to_numpy(float)).astype(np.float32),
-        np.nan_to_num(n, nan=1.0).astype(np.float32), floors.astype(np.float32), mask.astype(np.float32), centred, scale_set,
+        np.nan_to_num(n, nan=1.0).astype(np.float32), floors.astype(np.float32), mask.astype(np.float32),
+        centred, scale_set,
     )  # fmt: skip
     return models, benches, data
 
@@ -218,7 +219,7 @@ def index_diagnosis(fit: xr.DataTree, *, rhat_max: float = 1.01, ess_min: float 
         if v not in post:
             continue
         x = post[v]
-        free = (x.std(("chain", "draw")) > 0).values
+        free = (x.max(("chain", "draw")) > x.min(("chain", "draw"))).values  # exact for constants
         if not free.any():
             continue
         x = x.isel({x.dims[-1]: np.flatnonzero(free)})

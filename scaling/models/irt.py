@@ -225,7 +225,7 @@ def capability_model(spec: IndexSpec, data: dict[str, jax.Array], predict: bool 
         phi_loc, phi_loc_sd, phi_sd_scale = HIER["log_phi"]
         mu_phi = numpyro.sample("log_phi_mu", dist.Normal(phi_loc, phi_loc_sd))
         sd_phi = numpyro.sample("log_phi_sd", dist.HalfNormal(phi_sd_scale))
-        phi = numpyro.deterministic("phi", jnp.exp(_hierarchical("log_phi", data["centred"], mu_phi, sd_phi)))[j]
+        phi = numpyro.deterministic("phi", jnp.exp(_hierarchical("log_phi", jnp.zeros(k), mu_phi, sd_phi)))[j]
     with numpyro.plate("point", i.shape[0]), numpyro.handlers.mask(mask=data["mask"] > 0):
         if spec.likelihood == "binomial":
             n = data["n_items"]
@@ -293,7 +293,7 @@ def prepare(spec: IndexSpec, data: IndexData) -> dict[str, Any]:
     out["log_a_mu_rel"], out["log_a_sd"], out["log_a_raw"] = 0.0, 0.5, np.zeros(k)
     if spec.likelihood == "beta":
         out["log_phi_mu"], out["log_phi_sd"] = np.log(50.0), 0.5
-        out["log_phi_raw"] = np.where(on, np.log(50.0), 0.0) + np.zeros(k)
+        out["log_phi_raw"] = np.zeros(k)  # non-centred everywhere
     out["c_raw"] = np.full(k, 0.2)
     if spec.ceiling:
         out["ceiling_raw"] = np.full(k, 0.95)
