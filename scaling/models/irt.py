@@ -16,25 +16,32 @@ penalised least squares without a floor. Scores are observed through
 * ``"binomial"``: ``round(y n) ~ Binomial(n_ij, mu_ij)`` with the benchmark's item count.
 
 Identification. The logistic is invariant to ``theta -> s theta + t`` (with ``b`` alike and
-``a -> a / s``). The sampler works on one fixed scale, ``theta_u ~ Normal(0, 1)`` for every model,
-with no free population mean or spread: the prior alone fixes location and scale, so no pair of
-parameters trades off along the invariance (pinning two anchor models while sampling a free
-population mean did, and mixed slowly). Anchoring, ``anchors = ((m1, v1), (m2, v2))``, is then a
-map of each posterior draw (:func:`anchor_draws`): ``theta = v1 + (v2 - v1) (theta_u - theta_u[m1])
-/ (theta_u[m2] - theta_u[m1])``, with ``b`` mapped alike and ``a`` divided by the same factor, so
-every ``a (theta - b)``, hence every prediction, is unchanged. ECI's website scale
+``a -> a / s``). The model's scale is theta's prior, ``theta_u,i ~ N(0, 1)`` for every model, with
+no free population mean or spread. Anchoring, ``anchors = ((m1, v1), (m2, v2))``, is a map of each
+posterior draw (:func:`anchor_draws`): ``theta = v1 + (v2 - v1) (theta_u - theta_u[m1]) /
+(theta_u[m2] - theta_u[m1])``, ``b`` mapped alike and ``a`` divided by the same factor, so every
+``a (theta - b)``, hence every prediction, is unchanged. ECI's website scale
 (claude-3-5-sonnet-20240620 = 130, gpt-5-2025-08-07_medium = 150) is the documented default of
 :func:`scaling.analysis.fit_index`; without anchors ``theta = theta_u``.
 
-Priors (on the sampler's scale; benchmark parameters hierarchical):
+Sampler coordinates. A prior alone fixing location and scale leaves the likelihood's invariance as
+a long ridge (pinning two models while sampling a population mean did the same: R-hat 1.24). So
+the sampler works in reference units where the likelihood has no invariance left:
+``theta_u = loc + span u`` with ``sum_i u_i = 0``, ``b_u = loc + span b'``, ``a_u = a' / span``
+with ``sum log a'_j = 0`` over the benchmarks with at least :data:`CENTRED_MIN` scores (all, when
+fewer than two have); the likelihood sees ``a' (u - b')`` only, ``loc`` and ``log span`` enter the
+priors only (with the Jacobian ``span^(n - 1)`` of theta's map), and mix in a few steps.
+
+Priors (on theta's standard-normal scale; benchmark parameters hierarchical):
 ``theta_u,i ~ N(0, 1)``; ``b_j ~ N(mu_b, sd_b)``, ``mu_b ~ N(0, 2)``, ``sd_b ~ HalfNormal(2)``;
 ``log a_j ~ N(mu_a, sd_a)``, ``mu_a ~ N(log 2, 1)``, ``sd_a ~ HalfNormal(1)``;
 ``log phi_j ~ N(mu_phi, sd_phi)``, ``mu_phi ~ N(log 50, 1)``, ``sd_phi ~ HalfNormal(1)``;
 estimated floors ``c_j ~ c_max Beta(1, 4)`` with ``c_max = 0.5``; ceilings ``d_j = c_j + (1 - c_j)
-e_j``, ``e_j ~ Beta(20, 1)``. Each hierarchical vector is centred (``b_j`` sampled directly) on
-benchmarks with at least :data:`CENTRED_MIN` scores, whose data pin ``b_j`` more than the
-population does, and non-centred (``b_j = mu_b + sd_b z_j``, ``z_j ~ N(0, 1)``) on the rest, where
-the population dominates (Papaspiliopoulos, Roberts & Skold 2007; Betancourt & Girolami 2015).
+e_j``, ``e_j ~ Beta(20, 1)``. ``b`` and ``log a`` are centred (sampled directly) on benchmarks with
+at least :data:`CENTRED_MIN` scores, whose data pin them more than the population does, and
+non-centred (``b'_j = mu + sd z_j``) on the rest (Papaspiliopoulos, Roberts & Skold 2007;
+Betancourt & Girolami 2015); ``log phi`` is non-centred everywhere (a precision is weakly fixed by
+a benchmark's scores, and its centred form funnelled at small ``sd_phi``).
 """
 
 from __future__ import annotations

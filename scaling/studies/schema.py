@@ -40,6 +40,16 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
         "seed": (int, False),
         "target_accept": (float, False),
     },
+    "index": {
+        "anchors": ((str, list), False),
+        "likelihood": (str, False),
+        "ceiling": (bool, False),
+        "top_benchmarks": (int, False),
+        "min_benchmarks": (int, False),
+        "compute": (str, False),
+        "lfo_cutoff": (str, False),
+        "lobo": (list, False),
+    },
     "compare": {"laws": (list, True)},
     "returns": {"baseline": (str, False), "prob": (float, False), "rope": (float, False)},
     "forecast": {
