@@ -116,7 +116,7 @@ def run_index_study(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: 
             "Fit",
             report.paragraph(
                 f"Capability index (3PL, {kw['likelihood']} likelihood), {fit['posterior'].sizes['chain']} chains x "
-                f"{fit['posterior'].sizes['draw']} draws; theta in {'ECI units' if anchors == 'eci' else 'index units'}."
+                f"{fit['posterior'].sizes['draw']} draws; theta in {'ECI' if anchors == 'eci' else 'index'} units."
             )
             + report.figure_tag(curves, "benchmark-characteristic curves with the data")
             + report.figure_tag(dates_fig, "theta per model (median, 95% interval) against release date")
@@ -134,7 +134,7 @@ def run_index_study(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: 
             cmp = compare_eci(fit)
         cmp.to_csv(tmp / "eci_comparison.csv", index=False)
         a = cmp.attrs
-        sections.append(("Agreement with Epoch's ECI", report.paragraph(
+        sections.append(("Agreement with the ECI", report.paragraph(
             f"{a['n']} models with a published ECI: Spearman {a['spearman']:.3f}, Pearson {a['pearson']:.3f}; "
             f"ECI = {a['slope']:.3f} x median + {a['intercept']:.1f}. Largest differences:")
             + report.table_html(cmp.head(10).round(2), False)))  # fmt: skip
