@@ -32,7 +32,8 @@ def main() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         df = load_hub()
-    out: dict = {"load_average_before": os.getloadavg(), "cpus": os.cpu_count(), "rows": len(df), "models": df["model"].nunique(), "benchmarks": df["benchmark"].nunique(), **kw}
+    out: dict = {"load_average_before": os.getloadavg(), "cpus": os.cpu_count()}
+    out |= {"rows": len(df), "models": df["model"].nunique(), "benchmarks": df["benchmark"].nunique(), **kw}
     t = time.perf_counter()
     fit = fit_index(df, **kw)
     out["wall_s"] = time.perf_counter() - t
