@@ -23,12 +23,24 @@ FAST = {"sampler": {"num_warmup": 300, "num_samples": 500, "num_chains": 4}}
 # a [plan]'s revenue mapping is a 5-point fit whose sigma reaches towards 0: with 300 warm-up steps
 # only 3-5 seeds in 8 pass the diagnostics gate, with the shipped 1,000 + 1,000 every one of 10
 PLAN_FAST = {"sampler": {"num_warmup": 1000, "num_samples": 1000, "num_chains": 4}}
+# an [index] study in its small mode: the 6 most-scored hub benchmarks, leave-future-out kept, no
+# leave-one-benchmark-out, one trend shape (the full study's numbers are in bench/capability.md)
+INDEX_FAST = {
+    "sampler": {"num_warmup": 150, "num_samples": 300, "num_chains": 2},
+    "index": {"top_benchmarks": 6, "lobo": []},
+    "forecast": {"threshold": 160, "horizon": 2030, "shapes": ["exponential_trend"]},
+}
 SPECS = sorted((REPO / "fits").glob("*.toml"))
+
+
+def fast(spec: Path) -> dict:
+    parsed = load_spec(spec)
+    return PLAN_FAST if "plan" in parsed else INDEX_FAST if "index" in parsed else FAST
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_shipped_spec_runs_and_reports(spec, tmp_path):
-    out = run_spec(spec, out=tmp_path / spec.stem, overrides=PLAN_FAST if "plan" in load_spec(spec) else FAST)
+    out = run_spec(spec, out=tmp_path / spec.stem, overrides=fast(spec))
     for name in ("fit.nc", "summary.csv", "diagnostics.json", "fit.png", "fit.pdf", "report.html", "spec.json"):
         assert (out / name).stat().st_size > 0, name
     for name in ("trace.png", "trace.pdf", "rank.png", "rank.pdf"):  # the appendix's sampler diagnostics
@@ -45,6 +57,13 @@ def test_shipped_spec_runs_and_reports(spec, tmp_path):
             assert (out / "elasticity.png").stat().st_size > 0 and (out / "elasticity.pdf").exists()
     if "forecast" in parsed:
         assert (out / "fan.png").exists() and (out / "crossing_quantiles.csv").exists()
+    if "index" in parsed:  # the capability index: ECI agreement, index vs date and compute, held-out scores
+        for heading in ("Agreement with the ECI", "Index vs training compute", "Held-out checks"):
+            assert f"<h2>{heading}</h2>" in html, heading
+        held = pd.read_csv(out / "heldout_scores.csv")
+        assert held["check"].str.startswith("leave-future-out").any() and held["crps"].gt(0).all()
+        theta = pd.read_csv(out / "theta.csv")
+        assert theta["log_sd"].gt(0).all() and theta["training_flop"].notna().sum() >= 5
     if "compare" in parsed:  # at these short test settings a shape may fail the gate: then no numbers, and why
         if (out / "comparison.csv").exists():
             assert (out / "comparison.png").stat().st_size > 0 and (out / "comparison.pdf").exists()

@@ -18,10 +18,8 @@ import json
 import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
-import jax
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -29,15 +27,21 @@ import xarray as xr
 from scaling.analysis.diagnostics import Diagnosis, diagnose
 from scaling.data.hub import long_table
 from scaling.errors import DataError, ScalingError
-from scaling.models.irt import ECI_ANCHORS, LIKELIHOODS, IndexData, IndexSpec, capability_model, init_values
+from scaling.models.irt import (
+    ECI_ANCHORS,
+    LIKELIHOODS,
+    IndexData,
+    IndexSpec,
+    anchor_draws,
+    centred_benchmarks,
+    prepare,
+)  # fmt: skip
 from scaling.provenance import canonical_json, spec_id, versions
 
 __all__ = ["compare_eci", "fit_index", "index_diagnosis", "predict_scores"]
 
-KEEP = ("theta", "a", "b", "c", "d", "phi", "theta_mu", "theta_sd", "b_mu", "b_sd", "log_a_mu", "log_a_sd",
-        "log_phi_mu", "log_phi_sd")  # fmt: skip
-HYPER = ("theta_mu", "theta_sd", "b_mu", "b_sd", "log_a_mu", "log_a_sd", "log_phi_mu", "log_phi_sd")
-_SAMPLERS: dict[Any, Any] = {}  # (spec, settings) -> MCMC: one compile per structure, reused by refits
+HYPER = ("b_mu", "b_sd", "log_a_mu", "log_a_sd", "log_phi_mu", "log_phi_sd")  # on the sampler's scale
+KEEP = ("c", "d", "phi", *HYPER)
 
 
 def _arrays(df: pd.DataFrame, holdout: np.ndarray | None) -> tuple[list[str], list[str], IndexData]:
@@ -50,10 +54,12 @@ def _arrays(df: pd.DataFrame, holdout: np.ndarray | None) -> tuple[list[str], li
     eps = np.where(np.isfinite(n), 0.5 / np.where(np.isfinite(n), n, 1.0), 0.005)
     y = np.clip(df["score"].to_numpy(float), eps, 1 - eps)  # 0 and 1 -> half an item (beta support)
     mask = np.ones(len(df)) if holdout is None else (~np.asarray(holdout, bool)).astype(float)
+    centred, scale_set = centred_benchmarks(bi, mask, len(benches))
     data = IndexData(
         mi.astype(np.int32), bi.astype(np.int32), y.astype(np.float32),
         np.nan_to_num(df["stderr"].to_numpy(float)).astype(np.float32),
         np.nan_to_num(n, nan=1.0).astype(np.float32), floors.astype(np.float32), mask.astype(np.float32),
+        centred, scale_set,
     )  # fmt: skip
     return models, benches, data
 
@@ -76,6 +82,8 @@ def _anchors(anchors: Any, models: list[str]) -> tuple[tuple[int, int] | None, t
             + "; pick two models of the table (anchors=((m1, v1), (m2, v2))), "
             "or anchors=None for a standard-normal scale."
         )
+    if v2 < v1:  # lower value first: the sampler's scale keeps the second reference above the first
+        (m1, v1), (m2, v2) = (m2, v2), (m1, v1)
     return (models.index(m1), models.index(m2)), (v1, v2 - v1)
 
 
@@ -86,11 +94,11 @@ def fit_index(
     likelihood: str = "beta",
     ceiling: bool = False,
     holdout: np.ndarray | None = None,
-    num_warmup: int = 500,
+    num_warmup: int = 300,
     num_samples: int = 500,
     num_chains: int = 4,
     target_accept: float = 0.9,
-    dense_mass: bool = False,
+    dense_mass: bool = True,
     max_tree_depth: int = 10,
     chain_method: str | None = None,
     seed: int = 0,
@@ -106,11 +114,15 @@ def fit_index(
     likelihood : ``"beta"`` (with reported standard errors as measurement error) or ``"binomial"``
         (needs ``n_items`` on every row).
     ceiling : estimate a per-benchmark ceiling ``d_j`` (4PL) instead of 1.
+    num_warmup : warm-up steps per chain, two thirds with a diagonal mass matrix, one third with the
+        dense one estimated from all chains' draws (``dense_mass=True``; see
+        :mod:`scaling.analysis.capability_sampler`).
     holdout : boolean per row: rows the fit does not learn from (kept for :func:`predict_scores`).
-    chain_method : numpyro's; default ``"sequential"`` on CPU, ``"vectorized"`` on accelerators.
+    chain_method : ``"parallel"`` (default on CPU: one thread per core), ``"sequential"`` or
+        ``"vectorized"`` (default on accelerators); see :mod:`scaling.analysis.capability_sampler`.
     gate : ``"warn"`` (default), ``"raise"`` or ``"off"`` on a failed :func:`index_diagnosis`.
     """
-    from numpyro.infer import MCMC, NUTS, init_to_median, init_to_value  # noqa: F401
+    from scaling.analysis.capability_sampler import sample_index
 
     df = long_table(table)
     if likelihood not in LIKELIHOODS:
@@ -127,17 +139,12 @@ def fit_index(
     models, benches, data = _arrays(df, holdout)
     anchor_idx, scale = _anchors(anchors, models)
     spec = IndexSpec(len(models), len(benches), likelihood, bool(ceiling), anchor_idx, scale)
-    method = chain_method or ("sequential" if jax.default_backend() == "cpu" else "vectorized")
-    key = (spec, num_warmup, num_samples, num_chains, target_accept, dense_mass, max_tree_depth, method)
-    if key not in _SAMPLERS:
-        kernel = NUTS(partial(capability_model, spec), target_accept_prob=target_accept, dense_mass=dense_mass,
-                      max_tree_depth=max_tree_depth,
-                      init_strategy=init_to_value(values=init_values(spec, data)))  # fmt: skip
-        _SAMPLERS[key] = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
-                              chain_method=method, progress_bar=False, jit_model_args=True)  # fmt: skip
-    mcmc = _SAMPLERS[key]
-    mcmc.run(jax.random.key(seed), data.arrays(), extra_fields=("energy", "num_steps", "diverging"))
-    fit = _to_tree(mcmc, df, models, benches, data, spec)
+    draws, stats, method = sample_index(
+        spec, data.arrays(), prepare(spec, data), num_warmup=num_warmup, num_samples=num_samples,
+        num_chains=num_chains, target_accept=target_accept, dense_mass=dense_mass, max_tree_depth=max_tree_depth,
+        chain_method=chain_method, seed=seed,
+    )  # fmt: skip
+    fit = _to_tree(draws, stats, df, models, benches, data, spec)
     settings = dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                     target_accept=target_accept, dense_mass=dense_mass, max_tree_depth=max_tree_depth,
                     chain_method=method)  # fmt: skip
@@ -161,16 +168,16 @@ def fit_index(
     return fit
 
 
-def _to_tree(mcmc, df, models, benches, data: IndexData, spec: IndexSpec) -> xr.DataTree:
-    samples = mcmc.get_samples(group_by_chain=True)
+def _to_tree(samples, stats, df, models, benches, data: IndexData, spec: IndexSpec) -> xr.DataTree:
+    theta, b, a = anchor_draws(samples["theta_u"], samples["b_u"], samples["a_u"], spec)
+    samples = {**samples, "theta": theta, "b": b, "a": a}
     dims = {"theta": ["model"], **{v: ["benchmark"] for v in ("a", "b", "c", "d", "phi")}}
     post = {
         k: xr.DataArray(np.asarray(v), dims=["chain", "draw", *dims.get(k, [])])
         for k, v in samples.items()
-        if k in KEEP
+        if k in ("theta", "a", "b", *KEEP)
     }
     coords = {"model": models, "benchmark": benches}
-    stats = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
     point = {"point": np.arange(len(df))}
     const = {
         "model_of": ("point", np.asarray(models, dtype=object)[data.model_idx].astype(str)),
@@ -186,7 +193,8 @@ def _to_tree(mcmc, df, models, benches, data: IndexData, spec: IndexSpec) -> xr.
                 {
                     "diverging": (("chain", "draw"), stats["diverging"]),
                     "energy": (("chain", "draw"), stats["energy"]),
-                    "n_steps": (("chain", "draw"), stats["num_steps"]),
+                    "n_steps": (("chain", "draw"), stats["n_steps"]),
+                    "step_size": (("chain", "draw"), stats["step_size"]),
                 }  # fmt: skip
             ),
             "observed_data": xr.Dataset({"y": ("point", np.asarray(df["score"], float))}, coords=point),
@@ -211,7 +219,7 @@ def index_diagnosis(fit: xr.DataTree, *, rhat_max: float = 1.01, ess_min: float 
         if v not in post:
             continue
         x = post[v]
-        free = (x.std(("chain", "draw")) > 0).values
+        free = (x.max(("chain", "draw")) > x.min(("chain", "draw"))).values  # exact for constants
         if not free.any():
             continue
         x = x.isel({x.dims[-1]: np.flatnonzero(free)})

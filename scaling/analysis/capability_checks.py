@@ -105,7 +105,7 @@ def leave_one_benchmark_out(
         raise ScalingError(f"leave_one_benchmark_out: benchmarks {unknown} are not in the table.")
     per, tables = [], []
     for bench in names:
-        hide = (df["benchmark"] == bench).to_numpy()
+        hide = (df["benchmark"] == bench).to_numpy().copy()
         hide[_shown(df, bench, k)] = False
         fit = fit_index(df, holdout=hide, seed=seed, **fit_kw)
         rows, draws = predict_scores(fit, seed=seed)

@@ -104,7 +104,7 @@ HUB: tuple[HubBenchmark, ...] = (
     B("The Agent Company", "the_agent_company", "% Resolved", 100, 0.0, 175),
     B("TriviaQA", "triviaqa", "EM", 100, 0.0),
     B("VideoMME", "videomme", "Overall (no subtitles)", 100, 0.25, 2700),
-    B("VPCT", "vpct", "Correct", 100, None),
+    B("VPCT", "vpct", "Correct", 100, 1 / 3),  # which of three buckets a ball falls into: chance 1/3
     B("Winogrande", "winogrande", "Accuracy", 100, 0.5, 1267),
 )
 

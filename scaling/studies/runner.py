@@ -98,6 +98,10 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
     from scaling.infer.bayes import fit
     from scaling.studies import report
 
+    if "index" in spec:
+        from scaling.studies.capability_study import run_index_study
+
+        return run_index_study(spec, clean, sid, tmp)
     d, m = spec["data"], spec["model"]
     s = {"sampler": sampler_of(spec), "seed": seed_of(spec)}
     common = {"where": d.get("where"), "dropna": d.get("dropna", False), "units": d.get("units")}

@@ -43,6 +43,16 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
         "dense_mass": (bool, False),
         "batch_mode": (str, False),
     },
+    "index": {
+        "anchors": ((str, list), False),
+        "likelihood": (str, False),
+        "ceiling": (bool, False),
+        "top_benchmarks": (int, False),
+        "min_benchmarks": (int, False),
+        "compute": (str, False),
+        "lfo_cutoff": (str, False),
+        "lobo": (list, False),
+    },
     "compare": {"laws": (list, True)},
     "returns": {"baseline": (str, False), "prob": (float, False), "rope": (float, False)},
     "forecast": {

@@ -123,9 +123,11 @@ def load_spec(path: str | Path, overrides: dict[str, dict[str, Any]] | None = No
         for k, (_, required) in SCHEMA[key].items():
             if required and k not in value:
                 raise SpecError(f"{where}: [{key}] is missing the required key {k!r}.")
-    for table in ("data", "model"):
+    for table in ("data",) if "index" in spec else ("data", "model"):
         if table not in spec:
             raise SpecError(f"{where}: the [{table}] table is required.")
+    if "index" in spec:
+        _check_index(spec, where)
     for k in ("num_warmup", "num_samples", "num_chains", "max_tree_depth"):
         v = spec.get("sampler", {}).get(k)
         if v is not None and v < 1:
@@ -134,10 +136,11 @@ def load_spec(path: str | Path, overrides: dict[str, dict[str, Any]] | None = No
         sampler_of(spec)
     except ScalingError as e:
         raise SpecError(f"{where}: {e}") from None
-    _check_model(spec, where)
+    if "model" in spec:
+        _check_model(spec, where)
     _check_values(spec, where)
     _resolve_source(spec, path)
-    if isinstance(spec["model"]["x"], str):
+    if "model" in spec and isinstance(spec["model"]["x"], str):
         spec["model"]["x"] = [spec["model"]["x"]]
     if "plan" in spec:
         _check_plan(spec, path)
@@ -181,6 +184,24 @@ def fit_arguments(spec: dict[str, Any]) -> dict[str, Any]:
         "sampler": sampler_of(spec),
         "seed": seed_of(spec),
     }
+
+
+def _check_index(spec: dict[str, Any], where: str) -> None:
+    """An ``[index]`` study (the capability index, :mod:`scaling.studies.capability_study`)."""
+    ix = spec["index"]
+    if "model" in spec:
+        raise SpecError(f"{where}: an [index] study fits the capability index; drop the [model] table.")
+    anchors = ix.get("anchors", "eci")
+    ok = anchors in ("eci", "none") or (
+        isinstance(anchors, list) and len(anchors) == 2 and all(isinstance(a, list) and len(a) == 2 for a in anchors)
+    )
+    if not ok:
+        raise SpecError(f"{where}: [index] anchors must be 'eci', 'none' or two [model, value] pairs; got {anchors!r}.")
+    if ix.get("likelihood", "beta") not in ("beta", "binomial"):
+        raise SpecError(f"{where}: [index] likelihood must be 'beta' or 'binomial'; got {ix['likelihood']!r}.")
+    for k in ("top_benchmarks", "min_benchmarks"):
+        if k in ix and ix[k] < 1:
+            raise SpecError(f"{where}: [index] {k} must be an int >= 1; got {ix[k]!r}.")
 
 
 def _check_model(spec: dict[str, Any], where: str) -> None:
