@@ -196,7 +196,7 @@ def test_anchoring_maps_each_draw_and_keeps_every_prediction():
 def test_fast_log_gamma_matches_scipy():
     from scipy.special import gammaln
 
-    from scaling.models.irt import log_gamma
+    from scaling.models.likelihoods import log_gamma
 
     x = np.geomspace(1e-3, 1e5, 400)
     got = np.asarray(log_gamma(x.astype(np.float32)), float)

@@ -55,6 +55,8 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
+from scaling.models.likelihoods import beta_class
+
 __all__ = ["ECI_ANCHORS", "IndexData", "IndexSpec", "anchor_draws", "capability_model", "prepare", "score_mean"]
 
 #: ECI's website scale (Epoch AI, 2025-11-07 export): two reference models and their ECI values.
@@ -124,30 +126,6 @@ def centred_benchmarks(bench_idx: np.ndarray, mask: np.ndarray, n_benchmarks: in
 def score_mean(theta: jax.Array, a: jax.Array, b: jax.Array, c: jax.Array, d: jax.Array | float = 1.0) -> jax.Array:
     """``c + (d - c) sigmoid(a (theta - b))``: the expected score (a fraction)."""
     return c + (d - c) * jax.nn.sigmoid(a * (theta - b))
-
-
-_HALF_LOG_2PI = 0.5 * float(np.log(2.0 * np.pi))
-
-
-def log_gamma(x: jax.Array) -> jax.Array:
-    """``log Gamma(x)`` for ``x > 0``: Stirling's series at ``z = x + 5`` (three terms, error < 1e-8),
-    less ``log(x (x + 1) ... (x + 4))`` (Abramowitz & Stegun 6.1.41). About five times cheaper than
-    ``jax.scipy.special.gammaln`` with its gradient on CPU, and as accurate in float32 (relative
-    error ~2e-7 on 1e-3 <= x <= 1e6); the beta likelihood's cost is mostly this function."""
-    z = x + 5.0
-    shift = jnp.log(x * (x + 1.0)) + jnp.log((x + 2.0) * (x + 3.0)) + jnp.log(x + 4.0)
-    r = 1.0 / z
-    r2 = r * r
-    return (z - 0.5) * jnp.log(z) - z + _HALF_LOG_2PI + r * (1.0 / 12 - r2 * (1.0 / 360 - r2 / 1260)) - shift
-
-
-class _Beta(dist.Beta):
-    """numpyro's Beta with its log density from :func:`log_gamma` (same support and sampler)."""
-
-    def log_prob(self, value: jax.Array) -> jax.Array:
-        a, b = self.concentration1, self.concentration0
-        log_norm = log_gamma(a) + log_gamma(b) - log_gamma(a + b)
-        return (a - 1.0) * jnp.log(value) + (b - 1.0) * jnp.log1p(-value) - log_norm
 
 
 def _hierarchical(name: str, centred: jax.Array, mu: jax.Array, sd: jax.Array) -> jax.Array:
@@ -240,7 +218,7 @@ def capability_model(spec: IndexSpec, data: dict[str, jax.Array], predict: bool 
             return
         var = mu * (1 - mu) / (1 + phi) + data["stderr"] ** 2
         phi_eff = jnp.clip(mu * (1 - mu) / var - 1.0, 1e-3, 1e6)
-        numpyro.sample("y", _Beta(mu * phi_eff, (1 - mu) * phi_eff), obs=obs)
+        numpyro.sample("y", beta_class()(mu * phi_eff, (1 - mu) * phi_eff), obs=obs)
 
 
 def anchor_draws(
