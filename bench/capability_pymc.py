@@ -21,7 +21,9 @@ posterior medians (Spearman of theta; theta after a least-squares affine map, in
 Data: the hub subset of ``tests/test_capability.py`` (the 6 most-scored benchmarks, models scored
 on at least 3 of them); ``--full`` for the whole hub.
 
-Usage: ``SCALING_DATA_DIR=... python bench/capability_pymc.py [--full] [--out bench/results/capability_pymc.md]``.
+Usage: ``SCALING_DATA_DIR=... python bench/capability_pymc.py [--full] [--fits 1] [--out FILE.md]``. PyMC
+gets the arrays ``fit_index`` builds (``scaling.analysis.capability._arrays``: same clipping, floors and
+standard errors).
 """
 
 from __future__ import annotations
