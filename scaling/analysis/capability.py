@@ -97,7 +97,7 @@ def fit_index(
     num_warmup: int = 300,
     num_samples: int = 500,
     num_chains: int = 4,
-    target_accept: float = 0.9,
+    target_accept: float = 0.95,
     dense_mass: bool = True,
     max_tree_depth: int = 10,
     chain_method: str | None = None,
@@ -120,6 +120,8 @@ def fit_index(
     holdout : boolean per row: rows the fit does not learn from (kept for :func:`predict_scores`).
     chain_method : ``"parallel"`` (default on CPU: one thread per core), ``"sequential"`` or
         ``"vectorized"`` (default on accelerators); see :mod:`scaling.analysis.capability_sampler`.
+    target_accept : NUTS's target acceptance rate (default 0.95: on the full hub, 0.9 left 4
+        divergent transitions in 2,000 draws, which fail the gate; 0.95 none, in 57 s instead of 44 s).
     gate : ``"warn"`` (default), ``"raise"`` or ``"off"`` on a failed :func:`index_diagnosis`.
     """
     from scaling.analysis.capability_sampler import sample_index
