@@ -48,19 +48,7 @@ def date_section(spec: dict[str, Any], thetas: pd.DataFrame, sampler: dict[str, 
     )
     body += report.bullets(fc.assumptions) + report.figure_tag(fan, "index vs date: fan chart")
     body += report.table_html(qt, False)
-    if fc.unreliable:
-        body = report.paragraph(f"Forecast unreliable: {fc.unreliable}. No dates are given.", "unreliable") + body
-    for name, c in (("crossing_quantiles.csv", fc.crossing), ("trend_crossing_quantiles.csv", fc.trend_crossing)):
-        if c is None:
-            continue
-        c.table.to_csv(tmp / name, index=False)
-        if c.unreliable:
-            body += report.paragraph(f"{c.question}? Unreliable ({c.unreliable}); no dates.", "unreliable")
-            continue
-        body += report.paragraph(
-            f"{c.question[0].upper() + c.question[1:]}? P(not by {c.horizon:.0f}) = {c.p_never:.2f}."
-        )
-        body += report.table_html(c.table, False)
+    body = report.forecast_answers(fc, body, tmp)
     return "Index vs release date: when does it reach the level?", body
 
 

@@ -45,3 +45,21 @@ def paragraph(text: str, cls: str | None = None) -> str:
 
 def bullets(items: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+
+
+def forecast_answers(fc: Any, body: str, folder: Any) -> str:
+    """``body`` with a forecast's answers: "unreliable" first when it is, then each crossing question
+    (released model, trend) with its P(not by horizon) and quantile table; writes
+    ``crossing_quantiles.csv`` and ``trend_crossing_quantiles.csv`` into ``folder``."""
+    if fc.unreliable:
+        body = paragraph(f"Forecast unreliable: {fc.unreliable}. No dates are given.", "unreliable") + body
+    for name, c in (("crossing_quantiles.csv", fc.crossing), ("trend_crossing_quantiles.csv", fc.trend_crossing)):
+        if c is None:
+            continue
+        c.table.to_csv(folder / name, index=False)
+        if c.unreliable:
+            body += paragraph(f"{c.question}? Unreliable ({c.unreliable}); no dates.", "unreliable")
+            continue
+        body += paragraph(f"{c.question[0].upper() + c.question[1:]}? P(not by {c.horizon:.0f}) = {c.p_never:.2f}.")
+        body += table_html(c.table, False)
+    return body

@@ -213,19 +213,7 @@ def _run_into(spec: dict[str, Any], clean: dict[str, Any], sid: str, tmp: Path) 
         body = report.bullets(fc.assumptions) + report.figure_tag(fan, "fan chart") + report.table_html(qt, False)
         if fc.comparison is not None and fc.comparison.table is not None:  # the scores behind the shape weights
             body += report.paragraph(f"Shape weights: {fc.validation}.") + report.table_html(fc.comparison.table)
-        if fc.unreliable:
-            body = report.paragraph(f"Forecast unreliable: {fc.unreliable}. No dates are given.", "unreliable") + body
-        for name, c in (("crossing_quantiles.csv", fc.crossing), ("trend_crossing_quantiles.csv", fc.trend_crossing)):
-            if c is None:
-                continue
-            c.table.to_csv(tmp / name, index=False)
-            if c.unreliable:
-                body += report.paragraph(f"{c.question}? Unreliable ({c.unreliable}); no dates.", "unreliable")
-                continue
-            body += report.paragraph(
-                f"{c.question[0].upper() + c.question[1:]}? P(not by {c.horizon:.0f}) = {c.p_never:.2f}."
-            )
-            body += report.table_html(c.table, False)
+        body = report.forecast_answers(fc, body, tmp)
         sections.append(("Forecast", body))
     if "plan" in spec:
         sections.append(_plan_study(spec, fits, common, tmp))
